@@ -1,0 +1,233 @@
+"""``osasis-bench`` / ``python -m benchmark``: one subcommand per pipeline stage, plus listings.
+
+Logs and progress bars go to stderr; results go to the files named on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark import progress
+from benchmark.errors import BenchmarkError
+
+log = logging.getLogger("osasis-bench")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameter file (active profile)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: params 'device')")
+    parser.add_argument("--seed", type=int, default=None, help="override the profile seed")
+
+
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from benchmark.methods import METHODS
+
+    for name in METHODS.names():
+        cls = METHODS.get(name)
+        print(f"{name:28s} device={cls.device_requirement:4s} {cls.description}")
+    return 0
+
+
+def _cmd_metrics(args: argparse.Namespace) -> int:
+    from benchmark.metrics import describe_metrics
+
+    rows = describe_metrics()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        arrow = "↓" if row["direction"] == "lower" else "↑"
+        lo, hi = row["range"]
+        print(f"{row['name']:26s} {arrow} range [{lo}, {hi}]  {row['protocol']}")
+    return 0
+
+
+def _cmd_assets(args: argparse.Namespace) -> int:
+    from benchmark.assets import asset_state, manifest
+
+    rows = []
+    for asset in manifest().values():
+        if args.profile and args.profile not in asset.profiles:
+            continue
+        state, path = asset_state(asset) if args.check else ("not checked", None)
+        rows.append((asset.name, ",".join(asset.profiles), state, str(path or asset.file), asset.license))
+    width = max((len(r[0]) for r in rows), default=10)
+    for name, profiles, state, path, licence in rows:
+        print(f"{name:{width}s}  {profiles:12s} {state:18s} {path}  [{licence}]")
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from benchmark.fetch import fetch_main
+
+    report = fetch_main(args)
+    log.info("fetch: %d assets ready, %d unpinned", len(report.outcomes), len(report.unpinned()))
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from benchmark.stages.prepare import run_prepare
+
+    run_prepare(params_path=args.params, out=args.out, split_file=args.split_file)
+    return 0
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from benchmark.stages.finetune import run_finetune
+
+    run_finetune(args.method, args.reference, args.workdir, params_path=args.params, device=args.device, seed=args.seed)
+    return 0
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    from benchmark.stages.stylize import run_stylize
+
+    run_stylize(args.method, args.reference, args.workdir, inputs=args.inputs, out=args.out, params_path=args.params,
+                device=args.device, seed=args.seed, batch_size=args.batch_size)  # fmt: skip
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from benchmark.stages.evaluate import run_evaluate_cell, run_evaluate_folders
+
+    if args.method:
+        run_evaluate_cell(args.method, args.reference, params_path=args.params, out=args.out, device=args.device)
+        return 0
+    if not (args.content and args.stylized):
+        raise BenchmarkError("evaluate needs --content and --stylized (or --method/--reference for a pipeline cell)")
+    run_evaluate_folders(content=args.content, stylized=args.stylized, style=args.style, metrics=args.metrics,
+                         out=args.out, ground_truth=args.ground_truth, device=args.device or "cpu",
+                         resolution=args.resolution, seed=args.seed or 0,
+                         random_weights=args.random_weights)  # fmt: skip
+    return 0
+
+
+def _cmd_aggregate(args: argparse.Namespace) -> int:
+    from benchmark.stages.aggregate import run_aggregate
+
+    run_aggregate(metrics_dir=args.metrics_dir, models_dir=args.models_dir, stylized_dir=args.stylized_dir,
+                  out=args.out, params_path=args.params)  # fmt: skip
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from benchmark.report.build import build_report
+
+    build_report(tidy_csv=args.tidy, params_path=args.params, out_dir=args.out)
+    return 0
+
+
+def _cmd_use_profile(args: argparse.Namespace) -> int:
+    from benchmark.params import use_profile
+
+    changed = use_profile(args.name, args.params)
+    log.info("profile %s %s", args.name, "activated (params.yaml rewritten)" if changed else "already active")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="osasis-bench", description=__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="disable progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    p = sub.add_parser("methods", help="list registered stylization methods", formatter_class=fmt)
+    p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("metrics", help="list registered metrics (name, direction, range, protocol)", formatter_class=fmt)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_metrics)
+
+    p = sub.add_parser("assets", help="list the asset manifest with the state of each file", formatter_class=fmt)
+    p.add_argument("--profile", default=None, help="only assets of this profile (paper or smoke)")
+    p.add_argument("--no-check", dest="check", action="store_false", help="skip checksum verification")
+    p.set_defaults(func=_cmd_assets)
+
+    p = sub.add_parser("use-profile", help="make profiles/NAME.yaml the active params.yaml", formatter_class=fmt)
+    p.add_argument("name", help="profile name (smoke or paper)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="the active parameter file")
+    p.set_defaults(func=_cmd_use_profile)
+
+    from benchmark.fetch import add_arguments as add_fetch_arguments
+
+    p = sub.add_parser("fetch", help="download and verify the assets of a profile", formatter_class=fmt)
+    add_fetch_arguments(p)
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("prepare", help="build the evaluation splits and references", formatter_class=fmt)
+    _common(p)
+    p.add_argument("--out", type=Path, default=Path("data/prepared"), help="output folder")
+    p.add_argument("--split-file", type=Path, default=None, help="committed density-split record (JSON)")
+    p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("finetune", help="prepare a method for one style reference", formatter_class=fmt)
+    _common(p)
+    p.add_argument("method", help="registered method name")
+    p.add_argument("--reference", type=Path, required=True, help="style reference image")
+    p.add_argument("--workdir", type=Path, required=True, help="where the fine-tuned state goes")
+    p.set_defaults(func=_cmd_finetune)
+
+    p = sub.add_parser("stylize", help="stylize input folders with a prepared method", formatter_class=fmt)
+    _common(p)
+    p.add_argument("method", help="registered method name")
+    p.add_argument("--reference", type=Path, required=True, help="style reference image")
+    p.add_argument("--workdir", type=Path, required=True, help="the method's fine-tuned state")
+    p.add_argument("--inputs", type=Path, action="append", required=True,
+                   help="input folder (repeatable; each goes to OUT/<folder name>)")  # fmt: skip
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--batch-size", type=int, default=None, help="images per batch")
+    p.set_defaults(func=_cmd_stylize)
+
+    p = sub.add_parser("evaluate", help="compute metrics on folders or on a pipeline cell", formatter_class=fmt)
+    _common(p)
+    p.add_argument("--content", type=Path, help="content (input) images")
+    p.add_argument("--stylized", type=Path, help="stylized images, PNG, named like the content images")
+    p.add_argument("--style", type=Path, default=None, help="style reference image or folder")
+    p.add_argument("--ground-truth", type=Path, default=None, help="ground-truth stylizations (optional)")
+    p.add_argument("--metrics", default="lpips-alex,ssim", help="comma-separated metric names")
+    p.add_argument("--resolution", type=int, default=256, help="evaluation resolution")
+    p.add_argument("--random-weights", action="store_true",
+                   help="allow seeded random weights for networks whose files are missing (flagged in results)")
+    p.add_argument("--method", default=None, help="pipeline mode: method name")
+    p.add_argument("--reference", default=None, help="pipeline mode: reference name")
+    p.add_argument("--out", type=Path, required=True, help="output JSON")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("aggregate", help="collect metric JSONs and costs into a tidy CSV", formatter_class=fmt)
+    _common(p)
+    p.add_argument("--metrics-dir", type=Path, default=Path("results/metrics"))
+    p.add_argument("--models-dir", type=Path, default=Path("results/models"))
+    p.add_argument("--stylized-dir", type=Path, default=Path("results/stylized"))
+    p.add_argument("--out", type=Path, default=Path("results/tidy.csv"))
+    p.set_defaults(func=_cmd_aggregate)
+
+    p = sub.add_parser("report", help="tables, figures and the leaderboard from the tidy CSV", formatter_class=fmt)
+    _common(p)
+    p.add_argument("--tidy", type=Path, default=Path("results/tidy.csv"))
+    p.add_argument("--out", type=Path, default=Path("reports"))
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    if args.no_progress:
+        progress.set_enabled(False)
+    try:
+        return int(args.func(args) or 0)
+    except BenchmarkError as exc:
+        log.error("%s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""CLIP image encoder (open_clip) with the official CLIP preprocessing.
+
+Preprocessing: the suite's resizer (PIL bicubic, float) to the model's image size (224 for ViT-L/14; the
+benchmark images are square, so CLIP's centre crop is the identity), then CLIP mean/std. Weights come from a
+local file via the manifest (``clip-vit-l-14-openai``); ``random_weights=True`` builds a seeded random model.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import torch
+
+from benchmark import assets, imageio
+from benchmark.errors import CheckpointError
+from benchmark.features.extractor import FeatureExtractor, weights_id
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+DEFAULT_ASSETS = {"ViT-L-14": "clip-vit-l-14-openai"}
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("constants.pkl") for name in archive.namelist())
+
+
+def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) -> torch.nn.Module:
+    import open_clip
+
+    if random_weights:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return open_clip.create_model(arch, pretrained=None)
+    assert path is not None
+    try:
+        if _is_torchscript(path):  # an OpenAI release file (TorchScript archive)
+            from open_clip.openai import load_openai_model
+
+            return load_openai_model(str(path), precision="fp32", device="cpu", jit=False)
+        return open_clip.create_model(arch, pretrained=str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"CLIP {arch}: cannot load weights from {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def image_size(model: torch.nn.Module) -> int:
+    size = getattr(model.visual, "image_size", 224)
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
+class CLIPImage(FeatureExtractor):
+    """``encode_image`` embeddings (not normalised) of images in [0, 1]."""
+
+    def __init__(self, arch: str = "ViT-L-14", random_weights: bool = False, path: str | Path | None = None,
+                 seed: int = 0, asset: str | None = None) -> None:  # fmt: skip
+        super().__init__()
+        asset = asset or DEFAULT_ASSETS.get(arch, f"clip-{arch.lower()}")
+        file = None if random_weights else assets.resolve(asset, path)
+        self.model = build_clip(arch, random_weights, file, seed).eval().requires_grad_(False)
+        self.size = image_size(self.model)
+        self.name = f"clip-{arch}"
+        self.preprocessing = (f"{imageio.RESIZER} to {self.size}x{self.size} (square: centre crop = identity), "
+                              "CLIP mean/std")
+        self.weights = weights_id(asset, file, random_weights, seed) if file or random_weights else "?"
+        self.random_weights = random_weights
+        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = imageio.resize(images, self.size).to(self.mean.device)
+        return self.model.encode_image((x - self.mean) / self.std)

@@ -1,0 +1,130 @@
+"""Run any registered method the same way: fine-tune per reference, then stylize folders.
+
+Guarantees, whatever the method: inputs sorted and fully decoded before any work (a bad file stops
+the stage with its name), outputs validated (shape, range, finite) and written as PNG named after the
+inputs, everything staged in a temporary folder and renamed into place only on success, and the
+resolved configuration plus cost recorded beside the outputs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmark import imageio
+from benchmark.errors import BenchmarkError
+from benchmark.methods import create_method
+from benchmark.methods.base import StylizationMethod
+from benchmark.progress import progress
+from benchmark.provenance import environment, measure, relpath
+from benchmark.seeding import seed_everything
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "method_config.json"
+COST_FILE = "cost.json"
+
+
+class MethodOutputError(BenchmarkError):
+    """A method returned something that breaks the contract."""
+
+
+def _staging_dir(final: Path) -> Path:
+    staging = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def _commit_dir(staging: Path, final: Path) -> None:
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(staging, final)
+
+
+def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    imageio.atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def finetune(method: StylizationMethod, reference: Path, workdir: Path) -> dict[str, Any]:
+    """Run ``method.prepare`` for one reference into ``workdir`` (atomically); return the cost record."""
+    reference = Path(reference)
+    imageio.load_pil(reference)  # fail early, naming the file, if the reference is unreadable
+    workdir = Path(workdir)
+    staging = _staging_dir(workdir)
+    seed_everything(method.seed)
+    try:
+        with measure(method.device) as cost:
+            method.prepare(reference, staging)
+        record = {"stage": "finetune", "reference": relpath(reference), **dataclasses.asdict(cost)}
+        _write_json(staging / CONFIG_FILE, {**method.resolved_config(), "reference": relpath(reference),
+                                            "environment": environment()})  # fmt: skip
+        _write_json(staging / COST_FILE, record)
+        _commit_dir(staging, workdir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record
+
+
+def _check_output(out: torch.Tensor, batch: torch.Tensor, names: list[str], method: str) -> None:
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(batch.shape):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise MethodOutputError(f"method {method!r} returned {shape} for inputs {tuple(batch.shape)} ({names[0]}...)")
+    if not torch.isfinite(out).all():
+        raise MethodOutputError(f"method {method!r} returned non-finite values for {names}")
+    if out.min() < -1e-4 or out.max() > 1 + 1e-4:
+        raise MethodOutputError(f"method {method!r} returned values outside [0, 1] for {names}")
+
+
+def stylize_folder(
+    method: StylizationMethod,
+    reference: Path,
+    workdir: Path,
+    inputs_dir: Path,
+    out_dir: Path,
+    batch_size: int = 8,
+) -> dict[str, Any]:
+    """Stylize every image in ``inputs_dir`` into ``out_dir`` (PNG, same stems); return the cost record."""
+    files = imageio.validate_folder(inputs_dir)
+    if not files:
+        raise BenchmarkError(f"no input images in {inputs_dir}")
+    imageio.check_unique_stems(files)
+    out_dir = Path(out_dir)
+    staging = _staging_dir(out_dir)
+    seed_everything(method.seed)
+    try:
+        with measure(method.device) as cost:
+            method.load(Path(reference), Path(workdir))
+            for start in progress(range(0, len(files), batch_size), desc=f"stylize {method.name}"):
+                chunk = files[start : start + batch_size]
+                names = [p.stem for p in chunk]
+                batch = imageio.load_batch(chunk, method.resolution).to(method.device)
+                with torch.no_grad():
+                    out = method.stylize(batch, names)
+                _check_output(out, batch, names, method.name)
+                for path, image in zip(chunk, out.float().cpu()):
+                    imageio.save_png(image, staging / imageio.output_name(path))
+        record = {"stage": "stylize", "inputs": relpath(inputs_dir), "n_images": len(files),
+                  "seconds_per_image": cost.seconds / len(files), **dataclasses.asdict(cost)}  # fmt: skip
+        _write_json(staging / CONFIG_FILE, {**method.resolved_config(), "reference": relpath(reference),
+                                            "inputs": [p.name for p in files], "environment": environment()})  # fmt: skip
+        _write_json(staging / COST_FILE, record)
+        _commit_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record
+
+
+def build(name: str, params: Mapping[str, Any] | None, device: str, seed: int, resolution: int) -> StylizationMethod:
+    """Instantiate a registered method from its params section."""
+    return create_method(name, dict(params or {}), device=device, seed=seed, resolution=resolution)

@@ -1,0 +1,73 @@
+"""Structure distance (Tumanyan et al., Splice, CVPR 2022), as used by OSASIS.
+
+S(x) = cosine self-similarity matrix of the keys of the last block of DINO ViT-B/8 (all heads concatenated,
+CLS token included); distance = mean over entries of (S(content) - S(stylized))^2. Input: the suite's
+resizer so the short side is 224 (images are square: 224x224), ImageNet mean/std.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from benchmark import imageio
+from benchmark.errors import ConfigError
+from benchmark.features.dino_vit import VIT_B8, ViTConfig, load_dino
+from benchmark.features.extractor import weights_id
+from benchmark.metrics.base import EvalSet, MetricInfo, PerImageMetric
+from benchmark.metrics.common import RANDOM_WEIGHTS_NOTE, pop_options
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def self_similarity(keys: torch.Tensor) -> torch.Tensor:
+    k = F.normalize(keys, dim=-1)
+    return k @ k.transpose(1, 2)
+
+
+class DinoStructure(PerImageMetric):
+    """MSE between key self-similarity matrices of content and stylized image."""
+
+    info = MetricInfo(
+        "lower", (0.0, 4.0),
+        f"Splice structure distance: MSE of cosine self-similarity of DINO ViT-B/8 last-block keys (heads "
+        f"concatenated, CLS included), {imageio.RESIZER} to short side 224, ImageNet mean/std, "
+        f"dino_vitbase8_pretrain.pth loaded strictly; content vs stylized; mean over images, 95% bootstrap CI",
+        description="structure distance (OSASIS Table 1 'SD')",
+    )  # fmt: skip
+
+    def __init__(self, device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0, **options: Any):
+        super().__init__(device=device, batch_size=batch_size, seed=seed, **options)
+        opts = pop_options(options, {"random_weights": False, "weights": None, "short_side": 224,
+                                     "vit_config": None}, self.name)  # fmt: skip
+        cfg = opts["vit_config"] or VIT_B8
+        if isinstance(cfg, dict):
+            cfg = ViTConfig(**cfg)
+        if cfg != VIT_B8:
+            if not opts["random_weights"]:
+                raise ConfigError(f"{self.name}: a custom vit_config is only for tests with random_weights=True")
+            self.notes.append(f"test ViT config {cfg} (not ViT-B/8)")
+        if opts["random_weights"]:
+            self.notes.append(RANDOM_WEIGHTS_NOTE)
+        self.model, file = load_dino(cfg, bool(opts["random_weights"]), opts["weights"], seed)
+        self.model.to(self.device)
+        self.weights = weights_id("dino-vitb8", file, bool(opts["random_weights"]), seed)
+        self.short_side = int(opts["short_side"])
+        self.mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        h, w = images.shape[-2:]
+        scale = self.short_side / min(h, w)
+        size = (round(h * scale), round(w * scale))
+        p = self.model.cfg.patch_size
+        size = (size[0] - size[0] % p, size[1] - size[1] % p)
+        return (imageio.resize(images, size).to(self.device) - self.mean) / self.std
+
+    def score(self, data: EvalSet, index: slice) -> torch.Tensor:
+        sa = self_similarity(self.model.last_keys(self.prepare(data.images("content")[index])))
+        sb = self_similarity(self.model.last_keys(self.prepare(data.images("stylized")[index])))
+        return ((sa - sb) ** 2).mean(dim=(1, 2))

@@ -1,0 +1,1 @@
+"""Report generation: tables (Markdown, LaTeX, CSV) and figures from the tidy results."""

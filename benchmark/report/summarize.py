@@ -1,0 +1,48 @@
+"""Summaries over reference sets: mean and 95% CI per method × split × reference set × metric.
+
+Per-image metrics: each input's score is averaged over the references of the set, then the mean and a
+seeded percentile bootstrap over inputs are taken. Set-level metrics (FID, KID, ...): the mean over
+references, with the mean of the per-reference CI bounds (a conservative interval).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmark.stats import bootstrap_mean_ci
+
+GROUP = ["method", "split", "reference_set", "metric"]
+SUMMARY_COLUMNS = [*GROUP, "value", "ci_low", "ci_high", "n_images", "n_references", "direction", "notes"]
+
+
+def summarize(tidy: pd.DataFrame, per_image: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """One row per method × split × reference set × metric."""
+    rows = []
+    per_image_keys = set(per_image[GROUP].drop_duplicates().itertuples(index=False, name=None)) if len(per_image) else set()
+    for key, group in tidy.groupby(GROUP, sort=True):
+        direction = group["direction"].iloc[0]
+        notes = "; ".join(sorted({n for n in group["notes"].fillna("") if n}))
+        if key in per_image_keys:
+            sel = per_image.set_index(GROUP).loc[key]
+            by_image = sel.groupby("image")["value"].mean().sort_index()
+            values = by_image.to_numpy(dtype=np.float64)
+            low, high = bootstrap_mean_ci(values, seed=seed)
+            value, n_images = float(values.mean()), len(values)
+        else:
+            value = float(group["value"].mean())
+            low, high = float(group["ci_low"].mean()), float(group["ci_high"].mean())
+            n_images = int(group["n"].max())
+        rows.append([*key, value, low, high, n_images, group["reference"].nunique(), direction, notes])
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def best_mask(summary: pd.DataFrame) -> pd.Series:
+    """True where a row holds the best value of its (split, reference set, metric) group."""
+    best = pd.Series(False, index=summary.index)
+    for _, group in summary.groupby(["split", "reference_set", "metric"]):
+        if group["value"].isna().all():
+            continue
+        idx = group["value"].idxmin() if group["direction"].iloc[0] == "lower" else group["value"].idxmax()
+        best.loc[group.index[group["value"] == group.loc[idx, "value"]]] = True
+    return best

@@ -1,0 +1,1 @@
+"""Pipeline stages, one module each; ``dvc.yaml`` calls them through the ``osasis-bench`` CLI."""

@@ -1,0 +1,75 @@
+"""The aggregate stage: every metric JSON and cost record into tidy CSV files.
+
+Outputs (all sorted, so reruns are byte-identical):
+
+* ``tidy.csv``: one row per method × reference × split × metric (value, 95% CI, n, direction, protocol, notes);
+* ``per_image.csv`` beside it: one row per method × reference × split × metric × image;
+* ``costs.csv`` beside it: fine-tune time/peak memory per reference and stylization time per image.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.imageio import atomic_write_text
+from benchmark.params import load_params
+
+TIDY_COLUMNS = ["method", "reference", "reference_set", "reference_kind", "split", "metric", "value", "ci_low",
+                "ci_high", "n", "direction", "protocol", "notes"]  # fmt: skip
+PER_IMAGE_COLUMNS = ["method", "reference", "reference_set", "split", "metric", "image", "value"]
+COST_COLUMNS = ["method", "reference", "finetune_seconds", "finetune_peak_memory_mb", "stylize_seconds_per_image",
+                "stylize_peak_memory_mb", "device"]  # fmt: skip
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    return frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+
+
+def collect(metrics_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, per_image = [], []
+    for path in sorted(Path(metrics_dir).rglob("*.json")):
+        cell = json.loads(path.read_text())
+        base = {k: cell[k] for k in ("method", "reference", "reference_set", "reference_kind")}
+        for split, result in sorted(cell["splits"].items()):
+            for metric, res in sorted(result["metrics"].items()):
+                rows.append({**base, "split": split, "metric": metric, "value": res["value"], "ci_low": res["ci_low"],
+                             "ci_high": res["ci_high"], "n": res["n"], "direction": res["direction"],
+                             "protocol": res["protocol"], "notes": "; ".join(res.get("notes", []))})  # fmt: skip
+                for image, value in sorted((res.get("per_image") or {}).items()):
+                    per_image.append({"method": base["method"], "reference": base["reference"],
+                                      "reference_set": base["reference_set"], "split": split, "metric": metric,
+                                      "image": image, "value": value})  # fmt: skip
+    tidy = pd.DataFrame(rows, columns=TIDY_COLUMNS).sort_values(["method", "reference", "split", "metric"])
+    images = pd.DataFrame(per_image, columns=PER_IMAGE_COLUMNS).sort_values(PER_IMAGE_COLUMNS[:-1])
+    return tidy, images
+
+
+def collect_costs(models_dir: Path, stylized_dir: Path) -> pd.DataFrame:
+    rows = []
+    for cost_file in sorted(Path(models_dir).glob("*/*/cost.json")):
+        method, reference = cost_file.parent.parent.name, cost_file.parent.name
+        fine = json.loads(cost_file.read_text())
+        stylize = [json.loads(p.read_text()) for p in sorted((Path(stylized_dir) / method / reference).glob("*/cost.json"))]
+        n_images = sum(s["n_images"] for s in stylize)
+        rows.append({
+            "method": method, "reference": reference, "finetune_seconds": fine["seconds"],
+            "finetune_peak_memory_mb": fine["peak_memory_mb"],
+            "stylize_seconds_per_image": (sum(s["seconds"] for s in stylize) / n_images) if n_images else float("nan"),
+            "stylize_peak_memory_mb": max((s["peak_memory_mb"] for s in stylize), default=float("nan")),
+            "device": fine["device"],
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=COST_COLUMNS).sort_values(["method", "reference"])
+
+
+def run_aggregate(metrics_dir: Path, models_dir: Path, stylized_dir: Path, out: Path,
+                  params_path: Path | None = None) -> None:  # fmt: skip
+    """Write ``out`` (tidy), ``per_image.csv`` and ``costs.csv`` next to it."""
+    load_params(params_path)  # validates the profile file even though aggregation needs no parameter
+    tidy, per_image = collect(metrics_dir)
+    out = Path(out)
+    atomic_write_text(out, _csv_text(tidy))
+    atomic_write_text(out.with_name("per_image.csv"), _csv_text(per_image))
+    atomic_write_text(out.with_name("costs.csv"), _csv_text(collect_costs(models_dir, stylized_dir)))

@@ -1,0 +1,69 @@
+"""The evaluate stage: metrics for one (method, reference) cell over every split, or for any two folders."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from benchmark.imageio import atomic_write_text
+from benchmark.provenance import relpath
+from benchmark.stages.common import settings
+from benchmark.stages.layout import Layout
+
+log = logging.getLogger(__name__)
+
+
+def _write(out: Path, payload: dict[str, Any]) -> None:
+    atomic_write_text(out, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def run_evaluate_folders(content: Path, stylized: Path, style: Path | None, metrics: str, out: Path,
+                         ground_truth: Path | None = None, device: str = "cpu", resolution: int = 256,
+                         seed: int = 0, random_weights: bool = False) -> dict[str, Any]:  # fmt: skip
+    """Evaluate any folder pair (no pipeline needed) and write the JSON result."""
+    from benchmark.metrics.evaluate import evaluate_folders
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()]
+    options = {name: {"random_weights": True} for name in names} if random_weights else None
+    result = evaluate_folders(content, stylized, style if style is not None else (), names,
+                              ground_truth_dir=ground_truth, device=device, options=options, seed=seed,
+                              resolution=resolution)  # fmt: skip
+    _write(out, result)
+    return result
+
+
+def run_evaluate_cell(method: str, reference: str, params_path: Path | None, out: Path,
+                      device: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Evaluate ``results/stylized/<method>/<reference>/<split>`` for every split of the profile."""
+    from benchmark.metrics.evaluate import evaluate_folders
+
+    run = settings(params_path, device)
+    layout = Layout.from_params(run.params)
+    cfg = run.params.get("evaluate", {})
+    ref_info = layout.reference_info(reference)
+    metrics = list(cfg.get("metrics", []))
+    if ref_info.get("ground_truth"):
+        metrics += list(cfg.get("ground_truth_metrics", []))
+    payload: dict[str, Any] = {"method": method, "reference": reference, "reference_set": ref_info["set"],
+                               "reference_kind": ref_info["kind"], "profile": run.params["profile"], "splits": {}}  # fmt: skip
+    for split in run.params["splits"]:
+        truth = layout.ground_truth_dir(reference, split) if ref_info.get("ground_truth") else None
+        split_metrics = metrics if truth is not None and truth.is_dir() else list(cfg.get("metrics", []))
+        log.info("evaluate %s / %s / %s: %s", method, reference, split, ",".join(split_metrics))
+        result = evaluate_folders(
+            layout.split_dir(split),
+            layout.stylized_dir(method, reference, split),
+            [layout.reference_path(reference)],
+            split_metrics,
+            ground_truth_dir=truth if truth is not None and truth.is_dir() else None,
+            device=run.device,
+            options=cfg.get("options", {}),
+            seed=run.seed,
+            resolution=int(cfg.get("resolution", run.resolution)),
+        )
+        result["content_dir"] = relpath(layout.split_dir(split))
+        payload["splits"][split] = result
+    _write(out, payload)
+    return payload

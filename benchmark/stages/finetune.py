@@ -1,0 +1,22 @@
+"""The finetune stage: prepare one method for one style reference."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from benchmark.methods import runner
+from benchmark.stages.common import method_section, settings
+
+log = logging.getLogger(__name__)
+
+
+def run_finetune(method: str, reference: Path, workdir: Path, params_path: Path | None = None,
+                 device: str | None = None, seed: int | None = None) -> dict:  # fmt: skip
+    """Fine-tune ``method`` on ``reference`` into ``workdir``; returns the cost record."""
+    run = settings(params_path, device, seed)
+    instance = runner.build(method, method_section(run, method), run.device, run.seed, run.resolution)
+    record = runner.finetune(instance, reference, workdir)
+    log.info("finetune %s on %s: %.1f s, peak %.0f MB", method, Path(reference).name, record["seconds"],
+             record["peak_memory_mb"])  # fmt: skip
+    return record

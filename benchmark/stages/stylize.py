@@ -1,0 +1,37 @@
+"""The stylize stage: run a prepared method over one or more input folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from benchmark.methods import runner
+from benchmark.stages.common import batch_size_for, method_section, settings
+
+log = logging.getLogger(__name__)
+
+
+def run_stylize(method: str, reference: Path, workdir: Path, inputs: list[Path], out: Path,
+                params_path: Path | None = None, device: str | None = None, seed: int | None = None,
+                batch_size: int | None = None) -> None:  # fmt: skip
+    """Stylize each folder in ``inputs`` into ``out/<folder name>``; ``out`` appears only when all succeed."""
+    run = settings(params_path, device, seed)
+    instance = runner.build(method, method_section(run, method), run.device, run.seed, run.resolution)
+    out = Path(out)
+    staging = out.parent / f".{out.name}.stage-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for folder in inputs:
+            record = runner.stylize_folder(instance, reference, workdir, Path(folder), staging / Path(folder).name,
+                                           batch_size_for(run, method, batch_size))  # fmt: skip
+            log.info("stylize %s %s: %d images, %.2f s/image", method, Path(folder).name, record["n_images"],
+                     record["seconds_per_image"])  # fmt: skip
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
