@@ -27,8 +27,21 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def method_params(params: dict[str, Any], method: str) -> dict[str, Any]:
-    """The ``method_cfg.<method>`` section (empty when the method has no parameters)."""
-    return dict((params.get("method_cfg") or {}).get(method) or {})
+    """The ``method_cfg.<method>`` section without the ``base`` key (empty when the method has no parameters)."""
+    section = dict((params.get("method_cfg") or {}).get(method) or {})
+    section.pop("base", None)
+    return section
+
+
+def base_method(params: dict[str, Any], method: str) -> str:
+    """The registered method behind a pipeline entry.
+
+    A *variant* is a ``method_cfg`` section with a ``base`` key naming a registered method, typically written
+    with a YAML merge of the base section (``osasis-spn0.5: {<<: *osasis, base: osasis, spn_weight: 0.5}``), so
+    it can sit in the ``methods`` list (and the DVC matrix) like any method, e.g. for the SPN ablation.
+    """
+    section = (params.get("method_cfg") or {}).get(method) or {}
+    return str(section.get("base", method))
 
 
 def profile_file(name: str) -> Path:

@@ -40,7 +40,7 @@ def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) ->
         if _is_torchscript(path):  # an OpenAI release file (TorchScript archive)
             from open_clip.openai import load_openai_model
 
-            return load_openai_model(str(path), precision="fp32", device="cpu", jit=False)
+            return load_openai_model(str(path), precision="fp32", device="cpu")
         return open_clip.create_model(arch, pretrained=str(path))
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"CLIP {arch}: cannot load weights from {path}: {type(exc).__name__}: {exc}") from exc
@@ -62,8 +62,9 @@ class CLIPImage(FeatureExtractor):
         self.model = build_clip(arch, random_weights, file, seed).eval().requires_grad_(False)
         self.size = image_size(self.model)
         self.name = f"clip-{arch}"
-        self.preprocessing = (f"{imageio.RESIZER} to {self.size}x{self.size} (square: centre crop = identity), "
-                              "CLIP mean/std")
+        self.preprocessing = (
+            f"{imageio.RESIZER} to {self.size}x{self.size} (square: centre crop = identity), CLIP mean/std"
+        )
         self.weights = weights_id(asset, file, random_weights, seed) if file or random_weights else "?"
         self.random_weights = random_weights
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))

@@ -71,9 +71,7 @@ class _InceptionTaps(FeatureExtractor):
             raise ConfigError(f"{self.name}: dims must be one of {DIMS}, got {dims}")
         self.dims = dims
         n_blocks = DIMS.index(dims) + 1
-        self.blocks = nn.ModuleList(
-            nn.Sequential(*[getattr(net, n) for n in names]) for names in _BLOCKS[:n_blocks]
-        )
+        self.blocks = nn.ModuleList(nn.Sequential(*[getattr(net, n) for n in names]) for names in _BLOCKS[:n_blocks])
         self.requires_grad_(False)
         self.eval()
 
@@ -157,8 +155,10 @@ class ArtInception(_InceptionTaps):
                     body.setdefault(key, value)
             load_state_strict(net, body, file, "art Inception")
         self.name = f"art-inception-d{dims}"
-        self.preprocessing = (f"[0,1] RGB at the benchmark resolution (no resize, no normalisation, as art-fid; "
-                              f"below {ART_MIN_SIZE} px upsampled to {ART_MIN_SIZE}); dims={dims}")
+        self.preprocessing = (
+            f"[0,1] RGB at the benchmark resolution (no resize, no normalisation, as art-fid; "
+            f"below {ART_MIN_SIZE} px upsampled to {ART_MIN_SIZE}); dims={dims}"
+        )
         self.weights = weights_id(self.asset, file, random_weights, seed, init="he-normal")
         self.random_weights = random_weights
         super().__init__(net, dims)

@@ -13,6 +13,7 @@ from benchmark.registry import Registry
 METHODS: Registry[StylizationMethod] = Registry("method", StylizationMethod, "osasis_bench.methods")
 
 METHODS.add_lazy("color-stats-transfer", "benchmark.methods.color_stats:ColorStatsTransfer")
+METHODS.add_lazy("jojogan", "baselines.jojogan.method:JoJoGAN")
 
 
 def create_method(name: str, config: dict | None = None, **kwargs: object) -> StylizationMethod:

@@ -77,6 +77,7 @@ class StylizationMethod(ABC):
         """The full configuration, as recorded next to outputs."""
         return {
             "method": self.name,
+            "entry": getattr(self, "entry_name", self.name),
             "params": dataclasses.asdict(self.config),
             "seed": self.seed,
             "resolution": self.resolution,

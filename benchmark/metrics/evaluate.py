@@ -65,9 +65,7 @@ def evaluate_folders(
     ``on_error="record"`` stores a failing metric's error message instead of raising.
     """
     options = options or {}
-    unknown = sorted(set(options) - set(metrics))
-    if unknown:
-        raise BenchmarkError(f"options given for metrics not requested: {unknown}")
+    ignored = sorted(set(options) - set(metrics))  # e.g. a profile's options for metrics not selected
     for name in metrics:
         METRICS.get(name)  # fail fast on unknown names
     data = EvalSet.from_folders(content_dir, stylized_dir, style, ground_truth_dir, resolution=resolution)
@@ -101,11 +99,20 @@ def evaluate_folders(
             "pairing": "content and stylized paired by file stem (exact set equality)",
             "seed": seed,
             "device": device,
-            "bootstrap": {"level": stats.CI_LEVEL, "per_image_resamples": stats.DEFAULT_BOOTSTRAP,
-                          "set_resamples": SetMetric.n_boot, "over": "inputs"},  # fmt: skip
-            "options": options,
-            "versions": {"osasis-bench": benchmark.__version__, "torch": torch.__version__, "numpy": np.__version__,
-                         "python": platform.python_version()},  # fmt: skip
+            "bootstrap": {
+                "level": stats.CI_LEVEL,
+                "per_image_resamples": stats.DEFAULT_BOOTSTRAP,
+                "set_resamples": SetMetric.n_boot,
+                "over": "inputs",
+            },  # fmt: skip
+            "options": {k: v for k, v in options.items() if k in metrics},
+            "ignored_options": ignored,
+            "versions": {
+                "osasis-bench": benchmark.__version__,
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },  # fmt: skip
         },
     }
     return _json_safe(out)

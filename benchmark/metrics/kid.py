@@ -60,8 +60,10 @@ class KIDInception2015(FeatureSetMetric):
         mean, std, m = kid(self._x, self._y, int(self.opts["n_subsets"]), seed=self.seed)
         self.notes.append(f"KID over {self.opts['n_subsets']} subsets of size {m}: std {std:.6g}")
         self.notes.append("protocol: " + self.set_protocol(data))
-        self.notes.append(f"CI: each bootstrap resample uses {self.opts['boot_subsets']} subsets; repeated inputs "
-                          "in a resample make the within-set term slightly biased")
+        self.notes.append(
+            f"CI: each bootstrap resample uses {self.opts['boot_subsets']} subsets; repeated inputs "
+            "in a resample make the within-set term slightly biased"
+        )
         result = super().compute(data)
         result.value = mean
         return result

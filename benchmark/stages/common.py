@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.params import load_params, method_params
+from benchmark.params import base_method, load_params, method_params
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,13 @@ def batch_size_for(run: RunSettings, method: str, override: int | None = None) -
     if override:
         return override
     return int(method_params(run.params, method).get("batch_size", 8))
+
+
+def build_method(run: RunSettings, entry: str):
+    """Instantiate a pipeline entry (a registered method or a variant) with its params section."""
+    from benchmark.methods import runner
+
+    instance = runner.build(base_method(run.params, entry), method_section(run, entry), run.device, run.seed,
+                            run.resolution)  # fmt: skip
+    instance.entry_name = entry
+    return instance

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from benchmark.methods import runner
-from benchmark.stages.common import method_section, settings
+from benchmark.stages.common import build_method, settings
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ def run_finetune(method: str, reference: Path, workdir: Path, params_path: Path 
                  device: str | None = None, seed: int | None = None) -> dict:  # fmt: skip
     """Fine-tune ``method`` on ``reference`` into ``workdir``; returns the cost record."""
     run = settings(params_path, device, seed)
-    instance = runner.build(method, method_section(run, method), run.device, run.seed, run.resolution)
+    instance = build_method(run, method)
     record = runner.finetune(instance, reference, workdir)
     log.info("finetune %s on %s: %.1f s, peak %.0f MB", method, Path(reference).name, record["seconds"],
              record["peak_memory_mb"])  # fmt: skip

@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def _distance(config: dict[str, Any], device: str):
-    from benchmark.metrics.lpips import get_lpips
-    from benchmark.metrics.common import to_minus_one_one
     import torch
+
+    from benchmark.metrics.common import to_minus_one_one
+    from benchmark.metrics.lpips import get_lpips
 
     net = config.get("distance", "lpips-alex").removeprefix("lpips-")
     model = get_lpips(net, torch.device(device))

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from benchmark.methods import runner
-from benchmark.stages.common import batch_size_for, method_section, settings
+from benchmark.stages.common import batch_size_for, build_method, settings
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def run_stylize(method: str, reference: Path, workdir: Path, inputs: list[Path],
                 batch_size: int | None = None) -> None:  # fmt: skip
     """Stylize each folder in ``inputs`` into ``out/<folder name>``; ``out`` appears only when all succeed."""
     run = settings(params_path, device, seed)
-    instance = runner.build(method, method_section(run, method), run.device, run.seed, run.resolution)
+    instance = build_method(run, method)
     out = Path(out)
     staging = out.parent / f".{out.name}.stage-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)

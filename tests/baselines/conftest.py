@@ -39,3 +39,12 @@ def tiny_e4e_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     g, _, latent_avg = build_tiny_gan()
     path = tmp_path_factory.mktemp("tinye4e") / "tiny-e4e.pt"
     return save_e4e(path, enc.eval(), latent_avg.repeat(TINY.n_latent, 1), decoder=g)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread() -> object:
+    """Tiny models run fastest (and steadiest on shared CPUs) with one intra-op thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

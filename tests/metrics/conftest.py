@@ -13,8 +13,6 @@ import torch  # noqa: E402
 import benchmark  # noqa: E402,F401  (installs the torchvision shim first)
 from benchmark import imageio  # noqa: E402
 
-torch.set_num_threads(1)
-
 
 def _smooth_image(rng: np.random.Generator, size: int) -> np.ndarray:
     """A smooth random colour image with some structure (not pure noise)."""
@@ -25,6 +23,15 @@ def _smooth_image(rng: np.random.Generator, size: int) -> np.ndarray:
         img[c] = 0.5 + 0.25 * np.sin(2 * np.pi * (f * 3 * xx + a)) * np.cos(2 * np.pi * (f * 2 * yy + b))
     img += rng.normal(0, 0.05, img.shape)
     return np.clip(img, 0, 1)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _one_thread():
+    """Tiny inputs: one intra-op thread is faster on the shared 2-core machines (restored afterwards)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,9 @@ def test_evaluate_folders_json(folders):
 
 def test_evaluate_missing_weights_and_record(folders):
     with pytest.raises(AssetError, match="pt_inception-2015-12-05"):
-        evaluate_folders(folders["content"], folders["stylized"], folders["style"], ["fid-inception2015"],
-                         resolution=32)
+        evaluate_folders(
+            folders["content"], folders["stylized"], folders["style"], ["fid-inception2015"], resolution=32
+        )
     out = evaluate_folders(folders["content"], folders["stylized"], folders["style"], ["fid-inception2015", "ssim"],
                            resolution=32, on_error="record")  # fmt: skip
     assert "fid-inception2015" in out["errors"] and "ssim" in out["metrics"]
@@ -42,3 +43,15 @@ def test_describe_metrics():
     by_name = {r["name"]: r for r in rows}
     assert by_name["artfid"]["direction"] == "lower" and by_name["ssim"]["direction"] == "higher"
     assert "style set" in by_name["artfid"]["protocol"]
+
+
+def test_options_for_unselected_metrics_are_ignored(folders):
+    out = evaluate_folders(
+        folders["content"],
+        folders["stylized"],
+        folders["style"],
+        ["ssim"],
+        options={"artfid": {"dims": 64}},
+        resolution=32,
+    )
+    assert out["protocol"]["ignored_options"] == ["artfid"]

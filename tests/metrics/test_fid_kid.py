@@ -85,3 +85,11 @@ def test_artfid_single_reference(evalset):
     assert res.value >= 1.0 and res.ci_low <= res.value <= res.ci_high
     assert any("ArtFID style set" in n for n in res.notes)
     assert any("components" in n for n in res.notes)
+
+
+def test_artfid_factors(evalset):
+    res = create_metric("artfid", allow_small_n=True, **OPTS).compute(evalset)
+    lp = create_metric("lpips-alex").compute(evalset)
+    assert res.per_image == pytest.approx(lp.per_image, rel=1e-6)  # real LPIPS weights even in smoke mode
+    fid = create_metric("fid-artinception", allow_small_n=True, **OPTS).compute(evalset)
+    assert res.value == pytest.approx((1 + lp.value) * (1 + fid.value), rel=1e-6)

@@ -53,8 +53,13 @@ def test_lpips_metric_batch_and_order_invariant(folders, evalset):
     assert a.per_image == pytest.approx(b.per_image, rel=1e-5)
     assert a.n == 6 and a.ci_low <= a.value <= a.ci_high and a.direction == "lower"
     # reversed file order in the explicit constructor gives the same per-image values
-    rev = EvalSet(names=evalset.names[::-1], content=evalset.content[::-1], stylized=evalset.stylized[::-1],
-                  style=evalset.style, resolution=32)
+    rev = EvalSet(
+        names=evalset.names[::-1],
+        content=evalset.content[::-1],
+        stylized=evalset.stylized[::-1],
+        style=evalset.style,
+        resolution=32,
+    )
     c = create_metric("lpips-alex", batch_size=4).compute(rev)
     assert c.per_image == pytest.approx(a.per_image, rel=1e-5)
     assert c.value == pytest.approx(a.value, rel=1e-6)
@@ -74,8 +79,15 @@ def test_ssim_matches_skimage():
     y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
     ours = ssim(torch.from_numpy(x), torch.from_numpy(y)).numpy()
     for i in range(2):
-        ref = structural_similarity(x[i].transpose(1, 2, 0), y[i].transpose(1, 2, 0), gaussian_weights=True, sigma=1.5,
-                                    use_sample_covariance=False, data_range=1.0, channel_axis=-1)
+        ref = structural_similarity(
+            x[i].transpose(1, 2, 0),
+            y[i].transpose(1, 2, 0),
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
+            data_range=1.0,
+            channel_axis=-1,
+        )
         assert ours[i] == pytest.approx(ref, abs=1e-7)
 
 

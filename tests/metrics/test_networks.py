@@ -59,8 +59,14 @@ def test_dino_strict_loading(tmp_path):
     cfg = ViTConfig(**TINY_VIT)
     model, _ = load_dino(cfg, random_weights=True, seed=1)
     keys = set(model.state_dict())
-    assert {"cls_token", "pos_embed", "patch_embed.proj.weight", "blocks.0.attn.qkv.weight", "blocks.1.mlp.fc2.bias",
-            "norm.weight"} <= keys
+    assert {
+        "cls_token",
+        "pos_embed",
+        "patch_embed.proj.weight",
+        "blocks.0.attn.qkv.weight",
+        "blocks.1.mlp.fc2.bias",
+        "norm.weight",
+    } <= keys
     path = tmp_path / "dino.pth"
     torch.save(model.state_dict(), path)
     loaded, _ = load_dino(cfg, path=path)
@@ -123,7 +129,8 @@ def test_dlib_identity_real_faces(tmp_path):
 
 
 def test_dlib_no_face_fallback(folders):
-    res = create_metric("id-dlib-resnet").compute(EvalSet.from_folders(folders["content"], folders["stylized"],
-                                                                      resolution=32))
+    res = create_metric("id-dlib-resnet").compute(
+        EvalSet.from_folders(folders["content"], folders["stylized"], resolution=32)
+    )
     assert np.isfinite(res.value)
     assert any("stylized 6/6" in n for n in res.notes)

@@ -37,6 +37,13 @@ def tiny_diffae() -> osasis.DiffAEAutoencoder:
 
 
 @pytest.fixture(scope="session")
+def smooth_diffae() -> osasis.DiffAEAutoencoder:
+    """Tiny DiffAE with small weights (smooth in t), for inversion/reconstruction checks."""
+    torch.manual_seed(0)
+    return randomize(osasis.build_diffae("diffae_tiny32"), 1, 0.03)
+
+
+@pytest.fixture(scope="session")
 def tiny_diffae_latent() -> osasis.DiffAEAutoencoder:
     torch.manual_seed(0)
     return randomize(osasis.build_diffae("diffae_latent_tiny32"), 2)

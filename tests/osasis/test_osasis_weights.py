@@ -98,3 +98,23 @@ def test_official_assets_are_registered() -> None:
                  weights.ASSET_OSASIS_IMG1, weights.ASSET_OSASIS_IMG2):  # fmt: skip
         a = assets.get_asset(name)
         assert a.url.startswith("https://drive.google.com/") and "paper" in a.profiles
+
+
+def test_lightning_file_with_foreign_classes_loads_via_stubs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_diffae: osasis.DiffAEAutoencoder
+) -> None:
+    """Official Lightning files pickle DiffAE config enums (module ``choices``); they must load as inert stubs."""
+    import importlib
+    import sys
+
+    (tmp_path / "choices.py").write_text("import enum\nclass Activation(enum.Enum):\n    silu = 'silu'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    choices = importlib.import_module("choices")
+    path = osasis.save_diffae_lightning(tmp_path / "last.ckpt", tiny_diffae)
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["hyper_parameters"]["net_latent_activation"] = choices.Activation.silu
+    torch.save(ckpt, path)
+    monkeypatch.delitem(sys.modules, "choices")
+    (tmp_path / "choices.py").unlink()
+    _same(osasis.load_diffae(path, "diffae_tiny32"), tiny_diffae)
+    assert "choices" not in sys.modules  # the foreign module was never imported
