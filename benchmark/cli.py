@@ -98,6 +98,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.method:
         run_evaluate_cell(args.method, args.reference, params_path=args.params, out=args.out, device=args.device)
         return 0
+    if args.reference:
+        raise BenchmarkError("--reference needs --method (pipeline mode)")
     if not (args.content and args.stylized):
         raise BenchmarkError("evaluate needs --content and --stylized (or --method/--reference for a pipeline cell)")
     run_evaluate_folders(content=args.content, stylized=args.stylized, style=args.style, metrics=args.metrics,
@@ -119,6 +121,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from benchmark.report.build import build_report
 
     build_report(tidy_csv=args.tidy, params_path=args.params, out_dir=args.out)
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from benchmark.leaderboard.submit import run_submit
+
+    record = run_submit(args.name, args.folder, args.out or Path("results/submissions") / args.name,
+                        params_path=args.params, device=args.device, validate_only=args.validate_only)  # fmt: skip
+    log.info("submission %s: %d files %s", args.name, record["n_files"],
+             "valid" if args.validate_only else "evaluated; run the report stage to rank it")  # fmt: skip
     return 0
 
 
@@ -196,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--random-weights", action="store_true",
                    help="allow seeded random weights for networks whose files are missing (flagged in results)")
     p.add_argument("--method", default=None, help="pipeline mode: method name")
-    p.add_argument("--reference", default=None, help="pipeline mode: reference name")
-    p.add_argument("--out", type=Path, required=True, help="output JSON")
+    p.add_argument("--reference", default=None,
+                   help="pipeline mode: one reference (default: every reference; --out is then a folder)")
+    p.add_argument("--out", type=Path, required=True, help="output JSON (or folder in pipeline mode)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("aggregate", help="collect metric JSONs and costs into a tidy CSV", formatter_class=fmt)
@@ -213,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tidy", type=Path, default=Path("results/tidy.csv"))
     p.add_argument("--out", type=Path, default=Path("reports"))
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("submit", help="validate and evaluate a results-only submission (a folder of PNGs)",
+                       formatter_class=fmt)  # fmt: skip
+    _common(p)
+    p.add_argument("--name", required=True, help="submission name (lower-case slug; its leaderboard row)")
+    p.add_argument("--folder", type=Path, required=True, help="<folder>/<reference>/<split>/<input stem>.png")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/submissions/NAME)")
+    p.add_argument("--validate-only", action="store_true", help="only check the folder against the protocol")
+    p.set_defaults(func=_cmd_submit)
     return parser
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from osasis.configs import get_config
 from osasis.diffusion.loops import StepCallback, sample_loop, spn_ddim_step
-from osasis.diffusion.schedule import T_DEFAULT, Schedule
+from osasis.diffusion.schedule import T_DEFAULT, Schedule, ddim_timesteps
 from osasis.diffusion.steps import q_sample
 from osasis.diffusion.structural import StructuralSchedule, structural_schedule
 from osasis.networks.adm_unet import ADMUNet
@@ -123,7 +124,8 @@ def reverse_step(model: DiffAEAutoencoder | Callable[..., torch.Tensor], x: torc
 def stylize(model_a: DiffAEAutoencoder, model_b: DiffAEAutoencoder, spn: nn.Module | None, images: torch.Tensor,
             style: torch.Tensor, *, style_is_code: bool = False, mix: MixSpec | None = None,
             spn_weight: float = DEFAULT_SPN_WEIGHT, t0: int = DEFAULT_T0, mode: str = "official",
-            precision: str | None = None, progress: bool = False) -> torch.Tensor:  # fmt: skip
+            schedule: StructuralSchedule | None = None, precision: str | None = None,
+            progress: bool = False) -> torch.Tensor:  # fmt: skip
     """Official OSASIS inference: z_in = Enc_A(I), x_t0 = invert_A(I), then ε^B reverse pass with mixing + SPN.
 
     ``style`` is the style image I_B^style (1 or N images, [-1, 1]) or, with ``style_is_code``, z_style itself.
@@ -131,9 +133,10 @@ def stylize(model_a: DiffAEAutoencoder, model_b: DiffAEAutoencoder, spn: nn.Modu
     """
     z_in = encode(model_a, images)
     z_style = style if style_is_code else encode(model_a, style)
-    x_t0 = invert(model_a, images, z_in, t0=t0, mode=mode, precision=precision, progress=progress)
+    s = _sched("inference", t0, mode, schedule)
+    x_t0 = invert(model_a, images, z_in, schedule=s, precision=precision, progress=progress)
     return reverse(model_b, x_t0, z_in, z_style=z_style, mix=mix, spn=spn, spn_image=images, spn_weight=spn_weight,
-                   t0=t0, mode=mode, precision=precision, progress=progress)  # fmt: skip
+                   schedule=s, precision=precision, progress=progress)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------- generation
@@ -144,16 +147,10 @@ def sample_latent(latent_net: MLPSkipNet, stats: LatentStats | None, n: int, *, 
     """z_sem samples from the latent DPM (DDIM, constant β = 0.008, no clipping), de-normalised with ``stats``."""
     c = latent_net.config.num_channels
     noise = torch.randn(n, c, generator=generator, device=generator.device if generator else device).to(device)
-    sched = Schedule.from_betas(_const_betas(), Schedule.ddim(steps).timesteps.tolist())
+    sched = Schedule.from_betas(np.full(T_DEFAULT, LATENT_BETA, dtype=np.float64), ddim_timesteps(steps))
     z = sample_loop(latent_net, noise, sched, range(len(sched) - 1, -1, -1), clip=False, progress=progress,
                     desc="latent")  # fmt: skip
     return stats.denormalize(z) if stats is not None else z
-
-
-def _const_betas(beta: float = LATENT_BETA, num_timesteps: int = T_DEFAULT):
-    import numpy as np
-
-    return np.full(num_timesteps, beta, dtype=np.float64)
 
 
 @torch.no_grad()

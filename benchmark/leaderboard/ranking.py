@@ -70,7 +70,7 @@ def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.Data
             entries.append((order, method, rec))
         entries.sort(key=lambda e: (e[0], e[1]))
         prev_value, prev_rank, prev_ci = None, 0, None
-        for position, (order, method, rec) in enumerate(entries, start=1):
+        for position, (_, method, rec) in enumerate(entries, start=1):
             value = float(rec.value) if rec is not None else math.nan
             if not math.isfinite(value):
                 this_rank = math.nan
@@ -80,8 +80,9 @@ def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.Data
                 this_rank = position
             ci = (float(rec.ci_low), float(rec.ci_high)) if rec is not None else None
             overlap = bool(ci and prev_ci and ci[0] <= prev_ci[1] and prev_ci[0] <= ci[1])
-            row = {"split": split, "reference_set": ref_set, "rank": this_rank, "method": method,
-                   "kind": "submission" if method in submissions else "pipeline", "ci_overlap_above": overlap}  # fmt: skip
+            kind = "submission" if method in submissions else "pipeline"
+            row = {"split": split, "reference_set": ref_set, "rank": this_rank, "method": method, "kind": kind,
+                   "ci_overlap_above": overlap}  # fmt: skip
             for m in metrics:
                 r = vals.get((method, m))
                 row[m] = float(r.value) if r is not None else math.nan
@@ -106,10 +107,12 @@ def rule_text(primary: str, direction: str, tiebreak: list[str]) -> str:
 
 def tables(board: pd.DataFrame, summary: pd.DataFrame, primary: str, metrics: list[str], digits: int,
            tiebreak: list[str] | None = None, labels: dict[str, str] | None = None) -> list[Table]:  # fmt: skip
-    """One rendered table per split × reference set; the best value of each metric column in bold."""
+    """One rendered table per split × reference set; the best value of each metric column in bold.
+
+    The ranking rule (:func:`rule_text`) is not repeated under each table; print it once above them.
+    """
     dirs = summary.drop_duplicates("metric").set_index("metric")["direction"].to_dict()
     shown = [m for m in [primary, *[m for m in metrics if m != primary]] if m in dirs and m in board.columns]
-    rule = rule_text(primary, dirs.get(primary, "lower"), [m for m in (tiebreak or []) if m != primary])
     out = []
     for (split, ref_set), g in board.groupby(["split", "reference_set"], sort=True):
         best = {}
@@ -128,5 +131,5 @@ def tables(board: pd.DataFrame, summary: pd.DataFrame, primary: str, metrics: li
             rows.append(cells)
         cols = ["rank", "method", "≈ above", *(metric_header(m, dirs[m], labels) for m in shown),
                 "fine-tune s/ref", "fine-tune peak MB", "s/image", "device"]  # fmt: skip
-        out.append(Table(f"Leaderboard: {split} · {ref_set}", cols, rows, rule))
+        out.append(Table(f"Leaderboard: {split} · {ref_set}", cols, rows))
     return out

@@ -57,12 +57,15 @@ def evaluate_folders(
     seed: int = 0,
     resolution: int = 256,
     on_error: str = "raise",
+    instances: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``metrics`` on paired folders; returns a JSON-serialisable dict.
 
     ``options[name]`` holds per-metric keyword options (e.g. ``{"artfid": {"allow_small_n": True}}``,
     ``{"fid-inception2015": {"random_weights": True}}``; ``batch_size`` is accepted there too).
-    ``on_error="record"`` stores a failing metric's error message instead of raising.
+    ``on_error="record"`` stores a failing metric's error message instead of raising. ``instances`` is an
+    optional dict that keeps metric objects (and their networks) across calls, e.g. over the references and
+    splits of one pipeline stage; results are identical with or without it.
     """
     options = options or {}
     ignored = sorted(set(options) - set(metrics))  # e.g. a profile's options for metrics not selected
@@ -75,7 +78,7 @@ def evaluate_folders(
         opts = dict(options.get(name, {}))
         batch_size = int(opts.pop("batch_size", 16))
         try:
-            metric = create_metric(name, device=device, batch_size=batch_size, seed=seed, **opts)
+            metric = _metric(name, device, batch_size, seed, opts, instances)
             results[name] = metric.compute(data).to_dict()
         except BenchmarkError as exc:
             if on_error != "record":
@@ -116,6 +119,20 @@ def evaluate_folders(
         },
     }
     return _json_safe(out)
+
+
+def _metric(name: str, device: str, batch_size: int, seed: int, opts: dict[str, Any],
+            instances: dict[str, Any] | None) -> Any:  # fmt: skip
+    """A fresh metric, or the kept instance with its construction-time notes restored."""
+    if instances is None:
+        return create_metric(name, device=device, batch_size=batch_size, seed=seed, **opts)
+    key = f"{name}|{device}|{batch_size}|{seed}|{sorted(opts.items())!r}"
+    if key not in instances:
+        metric = create_metric(name, device=device, batch_size=batch_size, seed=seed, **opts)
+        instances[key] = (metric, list(metric.notes))
+    metric, notes = instances[key]
+    metric.notes = list(notes)
+    return metric
 
 
 def describe_metrics() -> list[dict[str, Any]]:

@@ -56,6 +56,8 @@ class DinoStructure(PerImageMetric):
         self.model.to(self.device)
         self.weights = weights_id("dino-vitb8", file, bool(opts["random_weights"]), seed)
         self.short_side = int(opts["short_side"])
+        if self.short_side != 224:
+            self.notes.append(f"short side {self.short_side} px instead of the protocol's 224")
         self.mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 

@@ -1,23 +1,39 @@
-"""The report stage: summary tables and the qualitative grid from ``results/``."""
+"""The report stage: paper tables (with published numbers), figures, the leaderboard and ``index.html``.
+
+Inputs (relative to the repository root, the DVC working directory): ``results/tidy.csv`` and, beside it,
+``per_image.csv`` and ``costs.csv``; ``data/prepared`` (images for the grids); ``data/splits/<profile>_density.json``;
+``data/published/osasis_cvpr2024.yaml``; evaluated submissions under ``report.leaderboard.submissions_dir``.
+Outputs: ``reports/tables/*.{md,tex,csv}``, ``reports/figures/*.{png,pdf}``, ``reports/index.html``.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from benchmark.imageio import atomic_write_text
+from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
+from benchmark.leaderboard.ranking import tables as leaderboard_tables
+from benchmark.leaderboard.submit import collect_submissions
 from benchmark.params import load_params
 from benchmark.report.figures import image_grid
+from benchmark.report.html import Section, render_page
+from benchmark.report.paper import paper_tables
+from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures
+from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
 from benchmark.report.summarize import summarize
-from benchmark.report.tables import write_tables
+from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
 from benchmark.stages.layout import Layout
 
 log = logging.getLogger(__name__)
 
 
 def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
-    """Inputs × methods for the first reference of each set on the configured split."""
+    """Inputs × methods for the configured references on the configured split (``report.grid``)."""
     cfg = params.get("report", {}).get("grid", {})
     split = cfg.get("split", params["splits"][0])
     n_inputs = int(cfg.get("n_inputs", 4))
@@ -37,24 +53,104 @@ def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
         log.warning("no inputs in %s: qualitative grid skipped", layout.split_dir(split))
         return []
     return image_grid(rows, labels, ["input", "reference", *methods], out_dir / "figures" / "qualitative_grid",
-                      formats=("png", "pdf"))  # fmt: skip
+                      formats=FORMATS)  # fmt: skip
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame()
+
+
+def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, params: dict[str, Any],
+                tables_dir: Path, seed: int) -> tuple[list[Table], str]:  # fmt: skip
+    """Rank pipeline methods and evaluated submissions; write ``leaderboard.md`` and ``leaderboard.csv``.
+
+    Returns the rendered tables and the ranking rule text.
+    """
+    cfg = (params.get("report") or {}).get("leaderboard") or {}
+    t1 = (params.get("report") or {}).get("table1") or {}
+    sub_tidy, sub_images = collect_submissions(Path(cfg.get("submissions_dir", "results/submissions")))
+    sub_tidy = sub_tidy[sub_tidy["reference"].isin(params["references"])] if len(sub_tidy) else sub_tidy
+    # the same 6-significant-digit round trip as the pipeline's CSVs, so equal outputs rank as equal
+    sub_tidy, sub_images = (pd.read_csv(io.StringIO(csv_text(f))) if len(f) else f for f in (sub_tidy, sub_images))
+    if len(sub_tidy):
+        summary = pd.concat([summary, summarize(sub_tidy, sub_images, seed=seed)], ignore_index=True)
+    present = set(summary["metric"])
+    metrics = [m for m in (cfg.get("metrics") or t1.get("metrics") or sorted(present)) if m in present]
+    primary = cfg.get("primary") or (metrics[0] if metrics else "")
+    digits = int((params.get("report") or {}).get("digits", 4))
+    tiebreak = [m for m in (cfg.get("tiebreak") or []) if m != primary]
+    ref_sets = dict(zip(tidy["reference"], tidy["reference_set"])) if len(tidy) else {}
+    splits = list(cfg.get("splits") or params["splits"])
+    summary = summary[summary["split"].isin(splits)]
+    if primary not in present:
+        table = Table("Leaderboard", [], [], notes=[f"(no results for the primary metric {primary!r})"])
+        atomic_write_text(tables_dir / "leaderboard.md", table.to_markdown())
+        atomic_write_text(tables_dir / "leaderboard.csv", "")
+        return [table], ""
+    board = rank(summary, primary, metrics, costs_per_set(costs, ref_sets), tiebreak,
+                 set(sub_tidy["method"]) if len(sub_tidy) else set())  # fmt: skip
+    rendered = leaderboard_tables(board, summary, primary, metrics, digits, tiebreak,
+                                  (params.get("report") or {}).get("metric_labels"))  # fmt: skip
+    rule = rule_text(primary, str(summary.loc[summary["metric"] == primary, "direction"].iloc[0]), tiebreak)
+    text = "## Leaderboard\n\n" + rule + "\n\n" + "\n".join(t.to_markdown() for t in rendered)
+    atomic_write_text(tables_dir / "leaderboard.md", text)
+    atomic_write_text(tables_dir / "leaderboard.csv", csv_text(board))
+    return rendered, rule
+
+
+def _clean_skipped(figures: list[FigureResult], figures_dir: Path) -> None:
+    for fig in figures:
+        if not fig.paths:
+            for fmt in FORMATS:
+                (figures_dir / f"{fig.name}.{fmt}").unlink(missing_ok=True)
 
 
 def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> None:
-    """Write ``out_dir/tables/*`` and ``out_dir/figures/*``."""
+    """Write ``out_dir/tables/*``, ``out_dir/figures/*`` and ``out_dir/index.html``."""
     params = load_params(params_path)
-    report_cfg = params.get("report", {})
+    cfg = params.get("report", {})
     tidy = pd.read_csv(tidy_csv)
-    per_image_path = Path(tidy_csv).with_name("per_image.csv")
-    per_image = pd.read_csv(per_image_path) if per_image_path.is_file() else pd.DataFrame()
-    summary = summarize(tidy, per_image, seed=int(params["seed"]))
+    per_image = _read(Path(tidy_csv).with_name("per_image.csv"))
+    costs = _read(Path(tidy_csv).with_name("costs.csv"))
+    seed = int(params["seed"])
+    summary = summarize(tidy, per_image, seed=seed)
     out_dir = Path(out_dir)
-    digits = int(report_cfg.get("digits", 4))
+    tables_dir, figures_dir = out_dir / "tables", out_dir / "figures"
+    digits = int(cfg.get("digits", 4))
     all_metrics = sorted(summary["metric"].unique())
-    main_metrics = [m for m in report_cfg.get("main_metrics", all_metrics) if m in all_metrics]
-    profile = params["profile"]
-    write_tables(summary, main_metrics, out_dir / "tables" / "main",
-                 f"Main metrics ({profile} profile)", digits)  # fmt: skip
-    write_tables(summary, all_metrics, out_dir / "tables" / "all_metrics",
-                 f"All metrics ({profile} profile)", digits)  # fmt: skip
-    qualitative_grid(params, Layout.from_params(params), out_dir)
+    main_metrics = [m for m in cfg.get("main_metrics", all_metrics) if m in all_metrics]
+    profile = str(params["profile"])
+    write_tables(summary, main_metrics, tables_dir / "main", f"Main metrics ({profile} profile)", digits)
+    write_tables(summary, all_metrics, tables_dir / "all_metrics", f"All metrics ({profile} profile)", digits)
+
+    pub = load_published((cfg.get("published") or {}).get("file"))
+    paper = paper_tables(summary, params, pub)
+    for key, table in paper.tables.items():
+        raw = paper.raw[key]
+        write_table(table, tables_dir / key, raw if "published" in key else raw_rows(raw, list(raw["metric"].unique())))
+    pub_table = published_table1(pub)
+    write_table(pub_table, tables_dir / "published_table1")
+    board, rule = leaderboard(summary, tidy, costs, params, tables_dir, seed)
+
+    layout = Layout.from_params(params)
+    grid = qualitative_grid(params, layout, out_dir)
+    split_file = Path((cfg.get("figures") or {}).get("split_file") or f"data/splits/{profile}_density.json")
+    figures = build_figures(params, layout, summary, per_image, figures_dir, split_file)
+    _clean_skipped(figures, figures_dir)
+    figures.append(FigureResult("qualitative_grid", "Qualitative grid (all methods)", grid))
+
+    compare = "table1_vs_published" in paper.tables
+    banner = "" if compare else NOT_COMPARABLE.format(profile=profile.capitalize())
+    t = paper.tables
+    sections = [
+        Section("paper-tables", "Paper tables",
+                [(k, t[k]) for k in ("table1", "table1_vs_published", "table2", "table2_vs_published") if k in t]),
+        Section("leaderboard", "Leaderboard", [(f"leaderboard-{i}", b) for i, b in enumerate(board)], intro=rule),
+        Section("figures", "Figures", figures=figures),
+        Section("extended", "Extended results", [("table1_extended", t["table1_extended"])]),
+        Section("published", "Published numbers", [("published_table1", pub_table)]),
+    ]  # fmt: skip
+    page = render_page(f"osasis-bench report ({profile} profile)", banner, sections, out_dir)
+    atomic_write_text(out_dir / "index.html", page)
+    log.info("report written to %s (%d tables, %d figures)", out_dir, len(t) + len(board) + 1,
+             sum(1 for f in figures if f.paths))  # fmt: skip

@@ -57,3 +57,66 @@ def image_grid(rows: Sequence[Sequence[Path | None]], row_labels: Sequence[str],
                 ax.set_ylabel(row_labels[r], fontsize=7)
     fig.tight_layout(pad=0.3)
     return save_figure(fig, stem, formats)
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+
+
+def _panels(n_panels: int, n_labels: int, ncol: int) -> tuple[plt.Figure, np.ndarray, int]:
+    """A row of panels with room below for a legend of ``n_labels`` entries in ``ncol`` columns."""
+    rows = -(-n_labels // ncol) if n_labels else 0
+    fig, axes = plt.subplots(1, max(1, n_panels), figsize=(3.2 * max(1, n_panels) + 0.4, 2.9 + 0.18 * rows),
+                             squeeze=False)  # fmt: skip
+    return fig, axes, rows
+
+
+def _legend(fig: plt.Figure, ax: plt.Axes, ncol: int, rows: int) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    height = fig.get_figheight()
+    bottom = (0.12 + 0.18 * rows) / height if handles else 0
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+
+
+def scatter_ci(panels: dict[str, list[dict]], x_label: str, y_label: str, stem: Path,
+               formats: Sequence[str] = ("png",)) -> list[Path]:  # fmt: skip
+    """One panel per key; each point ``{label, x, x_low, x_high, y, y_low, y_high}`` with 95% CI error bars."""
+    names = sorted({p["label"] for pts in panels.values() for p in pts})
+    ncol = min(4, max(1, len(names)))
+    fig, axes, rows = _panels(len(panels), len(names), ncol)
+    for ax, (title, points) in zip(axes[0], sorted(panels.items())):
+        for p in sorted(points, key=lambda q: q["label"]):
+            i = names.index(p["label"])
+            ax.errorbar(p["x"], p["y"], xerr=[[p["x"] - p["x_low"]], [p["x_high"] - p["x"]]],
+                        yerr=[[p["y"] - p["y_low"]], [p["y_high"] - p["y"]]], fmt=MARKERS[i % len(MARKERS)],
+                        color=f"C{i % 10}", capsize=2, label=p["label"], markersize=5)  # fmt: skip
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel(x_label)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(y_label)
+    _legend(fig, axes[0][0], ncol, rows)
+    return save_figure(fig, stem, formats)
+
+
+def density_scatter(panels: dict[str, list[dict]], y_label: str, stem: Path,
+                    formats: Sequence[str] = ("png",)) -> list[Path]:  # fmt: skip
+    """Per-image metric values vs the density score; points ``{label, split, score, value}``, one panel per key."""
+    names = sorted({p["label"] for pts in panels.values() for p in pts})
+    splits = sorted({p["split"] for pts in panels.values() for p in pts})
+    ncol = min(3, max(1, len(names) * len(splits)))
+    fig, axes, rows = _panels(len(panels), len(names) * len(splits), ncol)
+    for ax, (title, points) in zip(axes[0], sorted(panels.items())):
+        for i, name in enumerate(names):
+            for j, split in enumerate(splits):
+                pts = sorted((p["score"], p["value"]) for p in points if p["label"] == name and p["split"] == split)
+                if pts:
+                    xs, ys = zip(*pts)
+                    ax.scatter(xs, ys, s=12, marker=MARKERS[j % len(MARKERS)], color=f"C{i % 10}", alpha=0.8,
+                               label=f"{name} · {split}")  # fmt: skip
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("density score (reconstruction LPIPS; higher = rarer)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(y_label)
+    _legend(fig, axes[0][0], ncol, rows)
+    return save_figure(fig, stem, formats)

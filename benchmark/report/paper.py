@@ -8,11 +8,16 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.report.published import NOT_COMPARABLE, Published, comparison_rows, comparison_table
+from benchmark.report.published import NOT_COMPARABLE, Published, comparison_rows, comparison_table, metric_digits
 from benchmark.report.summarize import best_mask
 from benchmark.report.tables import DASH, Cell, Table, caption, fmt_ci, metric_header, wide_table
 
 NOT_RUN = "(not run in this profile)"
+
+
+def variants_of(params: dict[str, Any]) -> set[str]:
+    """Pipeline entries that are variants (a ``method_cfg`` section with ``base:``), kept out of Table 1."""
+    return {m for m, sec in (params.get("method_cfg") or {}).items() if isinstance(sec, dict) and "base" in sec}
 
 
 @dataclass
@@ -25,11 +30,14 @@ class PaperTables:
 
 def _missing_note(metrics: list[str], present: set[str]) -> list[str]:
     missing = [m for m in metrics if m not in present]
-    return [f"Not computed in this run (configure them in `evaluate.metrics`): {', '.join(missing)}."] if missing else []
+    if not missing:
+        return []
+    return [f"Not computed in this run (configure them in `evaluate.metrics`): {', '.join(missing)}."]
 
 
 def table1(summary: pd.DataFrame, methods: list[str], metrics: list[str], split: str, digits: int,
-           labels: dict[str, str], reference_sets: list[str] | None = None, title: str = "Table 1") -> Table:  # fmt: skip
+           labels: dict[str, str], reference_sets: list[str] | None = None,
+           title: str = "Table 1") -> Table:  # fmt: skip
     """Rows = methods (params order), columns = metric × reference set on ``split``; best per column in bold."""
     sel = summary[(summary["split"] == split) & summary["method"].isin(methods) & summary["metric"].isin(metrics)]
     sel = sel.assign(best=best_mask(sel))
@@ -48,7 +56,7 @@ def table1(summary: pd.DataFrame, methods: list[str], metrics: list[str], split:
                            if rec is not None else Cell(DASH))  # fmt: skip
         rows.append(row)
     notes = [f"Split: {split}."] + _missing_note(metrics, set(dirs))
-    if not rows:
+    if not len(summary[(summary["split"] == split) & summary["method"].isin(methods)]):
         notes.insert(0, NOT_RUN)
     return Table(title, columns, rows, caption(sel) if len(sel) else "", notes)
 
@@ -90,7 +98,8 @@ def compare_table1(summary: pd.DataFrame, pub: Published, split: str, method_map
     ours = summary[summary["split"] == split].assign(key=lambda d: d["method"].map(to_pub))
     published = {(m, s, k): v for m, per in pub.table1.items() for s, vals in per.items() for k, v in vals.items()}
     rows = comparison_rows(ours, published)
-    return comparison_table(rows, "Table 1: ours vs published", digits, pub.methods), rows
+    return comparison_table(rows, "Table 1: ours vs published", digits, pub.methods,
+                            metric_digits=metric_digits(pub)), rows
 
 
 def compare_table2(summary: pd.DataFrame, pub: Published, variants: dict[str, str], split: str,
@@ -102,7 +111,8 @@ def compare_table2(summary: pd.DataFrame, pub: Published, variants: dict[str, st
     ours = ours.assign(key=ours["method"].map(variants))
     published = {(label, ref_set, k): v for label, vals in pub.table2.items() for k, v in vals.items()}
     rows = comparison_rows(ours, published)
-    return comparison_table(rows, "Table 2: ours vs published", digits, {}, key_label="setting"), rows
+    return comparison_table(rows, "Table 2: ours vs published", digits, {}, key_label="setting",
+                            metric_digits=metric_digits(pub)), rows
 
 
 def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published) -> PaperTables:
@@ -114,7 +124,7 @@ def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published) 
     t2 = cfg.get("table2") or {}
     split = str(t1.get("split", "low_density"))
     metrics = list(t1.get("metrics") or cfg.get("main_metrics") or sorted(summary["metric"].unique()))
-    variant_names = {m for m, sec in (params.get("method_cfg") or {}).items() if isinstance(sec, dict) and "base" in sec}
+    variant_names = variants_of(params)
     methods = [m for m in params["methods"] if m not in variant_names]
     out = PaperTables()
     profile = str(params["profile"])

@@ -45,11 +45,11 @@ def load_published(path: str | Path | None = None) -> Published:
                      dict(t2.get("rows") or {}), str(t2.get("reference_set", "")))  # fmt: skip
 
 
-def published_table1(pub: Published, digits: int = 4) -> Table:
+def published_table1(pub: Published) -> Table:
     """The paper's Table 1 as printed (best per column in bold), for reference."""
     sets = sorted({s for per in pub.table1.values() for s in per}, key=str.lower)
     cols, rows = [], []
-    for metric, meta in pub.metrics.items():
+    for metric in pub.metrics:
         cols += [(metric, s) for s in sets]
     best = {}
     for metric, s in cols:
@@ -59,6 +59,7 @@ def published_table1(pub: Published, digits: int = 4) -> Table:
         row = [Cell(pub.methods.get(method, method))]
         for metric, s in cols:
             value = per.get(s, {}).get(metric)
+            digits = int(pub.metrics[metric].get("digits", 4))
             row.append(Cell(fmt_number(value, digits) if value is not None else "–", value == best[(metric, s)]))
         rows.append(row)
     header = ["method", *(f"{metric_header(m, pub.metrics[m]['direction'], _labels(pub))} {s}" for m, s in cols)]
@@ -69,6 +70,11 @@ def _labels(pub: Published) -> dict[str, str]:
     return {k: v["label"] for k, v in pub.metrics.items()}
 
 
+def metric_digits(pub: Published) -> dict[str, int]:
+    """Decimals printed in the paper per metric."""
+    return {k: int(v.get("digits", 4)) for k, v in pub.metrics.items()}
+
+
 def comparison_rows(ours: pd.DataFrame, published: dict[tuple[str, str, str], float]) -> pd.DataFrame:
     """Join our summary rows (columns ``key``, ``reference_set``, ``metric``, value, CI) with published values.
 
@@ -77,7 +83,7 @@ def comparison_rows(ours: pd.DataFrame, published: dict[tuple[str, str, str], fl
     """
     index = {(r.key, r.reference_set.lower(), r.metric): r for r in ours.itertuples(index=False)}
     rows = []
-    for (key, ref_set, metric), pub_value in sorted(published.items()):
+    for (key, ref_set, metric), pub_value in published.items():  # the paper's order
         rec = index.get((key, ref_set.lower(), metric))
         value = float(rec.value) if rec is not None else math.nan
         low = float(rec.ci_low) if rec is not None else math.nan
@@ -89,16 +95,20 @@ def comparison_rows(ours: pd.DataFrame, published: dict[tuple[str, str, str], fl
                                        "difference", "published_in_ci"])  # fmt: skip
 
 
-def comparison_table(rows: pd.DataFrame, title: str, digits: int, labels: dict[str, str],
-                     key_label: str = "method") -> Table:  # fmt: skip
-    """Ours ± CI beside the published value and the difference (ours − published)."""
+def comparison_table(rows: pd.DataFrame, title: str, digits: int, labels: dict[str, str], key_label: str = "method",
+                     metric_digits: dict[str, int] | None = None) -> Table:  # fmt: skip
+    """Ours ± CI beside the published value and the difference (ours − published).
+
+    Each metric uses at least the number of decimals the paper printed (``metric_digits``).
+    """
     out = []
     for r in rows.itertuples(index=False):
         ran = math.isfinite(r.ours)
+        d = max(digits, (metric_digits or {}).get(r.metric, 0))
         out.append([Cell(labels.get(r.key, r.key)), Cell(r.reference_set), Cell(r.metric),
-                    Cell(fmt_ci(r.ours, r.ci_low, r.ci_high, digits) if ran else "not run"),
-                    Cell(fmt_number(r.published, digits)),
-                    Cell(_signed(r.difference, digits) if ran else "–"),
+                    Cell(fmt_ci(r.ours, r.ci_low, r.ci_high, d) if ran else "not run"),
+                    Cell(fmt_number(r.published, d)),
+                    Cell(_signed(r.difference, d) if ran else "–"),
                     Cell(("yes" if r.published_in_ci else "no") if ran else "–")])  # fmt: skip
     cols = [key_label, "reference set", "metric", "ours (± 95% CI)", "published", "Δ (ours − published)",
             "published in our CI"]  # fmt: skip

@@ -19,10 +19,12 @@ SUMMARY_COLUMNS = [*GROUP, "value", "ci_low", "ci_high", "n_images", "n_referenc
 def summarize(tidy: pd.DataFrame, per_image: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """One row per method × split × reference set × metric."""
     rows = []
-    per_image_keys = set(per_image[GROUP].drop_duplicates().itertuples(index=False, name=None)) if len(per_image) else set()
+    per_image_keys = set()
+    if len(per_image):
+        per_image_keys = set(per_image[GROUP].drop_duplicates().itertuples(index=False, name=None))
     for key, group in tidy.groupby(GROUP, sort=True):
         direction = group["direction"].iloc[0]
-        notes = "; ".join(sorted({n for n in group["notes"].fillna("") if n}))
+        notes = "; ".join(sorted({n for n in group["notes"] if isinstance(n, str) and n}))
         if key in per_image_keys:
             sel = per_image.set_index(GROUP).loc[key]
             by_image = sel.groupby("image")["value"].mean().sort_index()

@@ -43,13 +43,15 @@ class Table:
         lines = [f"### {self.title}", ""]
         if self.rows:
             cells = [[_md(c) for c in row] for row in self.rows]
-            widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(self.columns)]
-            lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(self.columns, widths)) + " |")
+            header = [_md(Cell(h)) for h in self.columns]
+            widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
+            lines.append("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
             lines.append("|" + "|".join(":" + "-" * (w + 1) for w in widths) + "|")
             lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |" for r in cells]
         else:
             lines.append("(no results)")
-        lines += ["", *([self.caption] if self.caption else []), *self.notes]
+        for text in [self.caption, *self.notes]:
+            lines += ["", text] if text else []
         return "\n".join(lines).rstrip() + "\n"
 
     def to_latex(self) -> str:
@@ -135,7 +137,7 @@ def wide_table(summary: pd.DataFrame, metrics: list[str], digits: int, title: st
 
 
 def caption(summary: pd.DataFrame) -> str:
-    notes = sorted({n for text in summary["notes"].fillna("") for n in str(text).split("; ") if n})
+    notes = sorted({n for text in summary["notes"] if isinstance(text, str) for n in text.split("; ") if n})
     return CI_CAPTION + (" Notes: " + " ".join(f"[{n}]" for n in notes) if notes else "")
 
 

@@ -34,36 +34,50 @@ def run_evaluate_folders(content: Path, stylized: Path, style: Path | None, metr
     return result
 
 
-def run_evaluate_cell(method: str, reference: str, params_path: Path | None, out: Path,
-                      device: str | None = None) -> dict[str, Any]:  # fmt: skip
-    """Evaluate ``results/stylized/<method>/<reference>/<split>`` for every split of the profile."""
+def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: dict[str, Any]) -> dict[str, Any]:
+    """Metrics of ``results/stylized/<method>/<reference>/<split>`` for every split of the profile."""
     from benchmark.metrics.evaluate import evaluate_folders
 
-    run = settings(params_path, device)
-    layout = Layout.from_params(run.params)
     cfg = run.params.get("evaluate", {})
     ref_info = layout.reference_info(reference)
-    metrics = list(cfg.get("metrics", []))
-    if ref_info.get("ground_truth"):
-        metrics += list(cfg.get("ground_truth_metrics", []))
     payload: dict[str, Any] = {"method": method, "reference": reference, "reference_set": ref_info["set"],
                                "reference_kind": ref_info["kind"], "profile": run.params["profile"], "splits": {}}  # fmt: skip
     for split in run.params["splits"]:
-        truth = layout.ground_truth_dir(reference, split) if ref_info.get("ground_truth") else None
-        split_metrics = metrics if truth is not None and truth.is_dir() else list(cfg.get("metrics", []))
-        log.info("evaluate %s / %s / %s: %s", method, reference, split, ",".join(split_metrics))
+        truth = layout.ground_truth_dir(reference, split)
+        has_truth = bool(ref_info.get("ground_truth")) and truth.is_dir()
+        metrics = list(cfg.get("metrics", [])) + (list(cfg.get("ground_truth_metrics", [])) if has_truth else [])
+        log.info("evaluate %s / %s / %s: %s", method, reference, split, ",".join(metrics))
         result = evaluate_folders(
             layout.split_dir(split),
             layout.stylized_dir(method, reference, split),
             [layout.reference_path(reference)],
-            split_metrics,
-            ground_truth_dir=truth if truth is not None and truth.is_dir() else None,
+            metrics,
+            ground_truth_dir=truth if has_truth else None,
             device=run.device,
             options=cfg.get("options", {}),
             seed=run.seed,
             resolution=int(cfg.get("resolution", run.resolution)),
+            instances=instances,
         )
-        result["content_dir"] = relpath(layout.split_dir(split))
         payload["splits"][split] = result
-    _write(out, payload)
     return payload
+
+
+def run_evaluate_cell(method: str, reference: str | None, params_path: Path | None, out: Path,
+                      device: str | None = None) -> None:  # fmt: skip
+    """Evaluate one reference (``out`` is a JSON file) or, without ``reference``, every reference of the
+    profile for ``method`` (``out`` is a folder of ``<reference>.json``); networks are built once."""
+    run = settings(params_path, device)
+    layout = Layout.from_params(run.params)
+    instances: dict[str, Any] = {}
+    if reference is not None:
+        _write(Path(out), evaluate_cell(method, reference, run, layout, instances))
+        return
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{r}.json" for r in run.params["references"]}
+    for stale in out.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for ref in run.params["references"]:
+        _write(out / f"{ref}.json", evaluate_cell(method, ref, run, layout, instances))

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import pytest
+import torch
+from torch import nn
 
-# The editable install predates osasis/__init__.py and registers ``osasis`` as a namespace package; make sure the
-# regular package in this checkout is the one imported (harmless once the install is refreshed: `pip install -e .`).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-if "osasis" in sys.modules and getattr(sys.modules["osasis"], "__file__", None) is None:
-    del sys.modules["osasis"]
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-import osasis  # noqa: E402
+import osasis
 
 
 def randomize(module: nn.Module, seed: int, scale: float = 0.1) -> nn.Module:

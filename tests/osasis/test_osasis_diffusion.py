@@ -122,3 +122,16 @@ def test_autocast_option_runs_on_cpu(tiny_diffae: osasis.DiffAEAutoencoder, imag
         low = osasis.ddim_step(tiny_diffae, images, 5, rs, osasis.diffae_cond(z), precision="bf16")
     assert low.x_next.dtype == torch.float32
     assert (low.x_next - ref.x_next).abs().max() < 0.1
+
+
+def test_stylize_pipeline(smooth_diffae: osasis.DiffAEAutoencoder, tiny_diffae: osasis.DiffAEAutoencoder,
+                          tiny_spn: osasis.SPN, images: torch.Tensor) -> None:  # fmt: skip
+    sched = osasis.structural_schedule(t0=100, grids=(20, 20))
+    style = images[:1].flip(-1)
+    out = osasis.stylize(smooth_diffae, tiny_diffae, tiny_spn, images, style, schedule=sched)
+    with torch.no_grad():
+        z_in, z_style = osasis.encode(smooth_diffae, images), osasis.encode(smooth_diffae, style)
+        x_t0 = osasis.invert(smooth_diffae, images, z_in, schedule=sched)
+        manual = osasis.reverse(tiny_diffae, x_t0, z_in, z_style=z_style, spn=tiny_spn, spn_image=images,
+                                schedule=sched)  # fmt: skip
+    assert out.shape == images.shape and torch.allclose(out, manual)

@@ -1,0 +1,84 @@
+"""What the method keeps on disk: the stylization model (official ``iter_N.pt`` layout) and the training state.
+
+* ``osasis_model.pt``: ``{iter, diffae_B, model_map, optim_diffae_B: {}, optim_map: {}}``, loadable by
+  :func:`osasis.weights.load_osasis` (and, key for key, by the official tester). ``diffae_B`` holds ε^B's UNet and
+  (frozen, unchanged) encoder, plus ``latent_net.*`` when a latent net is given, as the official file does. The
+  optimizer states are left empty (they live in the training state); ``save_half`` stores fp16 tensors.
+* ``train_state.pt`` (in the state directory): everything needed to resume bit-exactly: ε^B and SPN in fp32, both
+  Adam states, the data generator and global torch RNG states, the iteration and the loss history.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from benchmark.checkpoints import load_tensors
+from osasis.networks.diffae_unet import DiffAEAutoencoder
+from osasis.networks.spn import SPN
+from osasis.weights import load_osasis
+
+MODEL_FILE = "osasis_model.pt"
+STATE_FILE = "train_state.pt"
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def _state(module: nn.Module, half: bool, prefix: str = "") -> OrderedDict:
+    out = OrderedDict()
+    for k, v in module.state_dict().items():
+        v = v.detach().cpu()
+        out[prefix + k] = v.half() if half and v.is_floating_point() else v.clone()
+    return out
+
+
+def save_style_model(path: str | Path, model_b: DiffAEAutoencoder, spn: SPN | None, *, iteration: int,
+                     latent_net: nn.Module | None = None, half: bool = False) -> Path:  # fmt: skip
+    """Write ε^B (+ SPN) in the official ``iter_N.pt`` layout, without optimizer states."""
+    diffae_b = _state(model_b, half)
+    if latent_net is not None and not any(k.startswith("latent_net.") for k in diffae_b):
+        diffae_b.update(_state(latent_net, half, "latent_net."))
+    ckpt: dict[str, Any] = {"iter": int(iteration), "diffae_B": diffae_b, "optim_diffae_B": {}}
+    if spn is not None:
+        ckpt["model_map"] = _state(spn, half)
+        ckpt["optim_map"] = {}
+    return atomic_save(ckpt, path)
+
+
+def load_style_model(path: str | Path, diffae_config: str, spn_config: str,
+                     device: torch.device) -> tuple[DiffAEAutoencoder, SPN | None]:  # fmt: skip
+    """ε^B and SPN (fp32, eval, frozen) from an official-layout file (ours or a released one)."""
+    model_b, spn = load_osasis(path, diffae_config, spn_config, device=device)
+    model_b = model_b.float().requires_grad_(False).eval()
+    if spn is not None:
+        spn = spn.float().requires_grad_(False).eval()
+    return model_b, spn
+
+
+def save_train_state(path: str | Path, state: Mapping[str, Any]) -> Path:
+    return atomic_save(dict(state), path)
+
+
+def load_train_state(path: str | Path) -> dict[str, Any] | None:
+    """The saved training state, or None when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    return dict(load_tensors(path, "OSASIS training state"))

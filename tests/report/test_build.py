@@ -1,0 +1,50 @@
+"""The whole report stage on a fake project: outputs, byte-stability, self-contained HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def test_report_outputs_and_byte_stability(built_report: tuple[Path, dict[str, bytes]]) -> None:
+    root, first = built_report
+    second = {p.relative_to(root / "reports").as_posix(): p.read_bytes()
+              for p in sorted((root / "reports").rglob("*")) if p.is_file()}  # fmt: skip
+    assert sorted(second) == sorted(first)
+    assert [k for k in first if first[k] != second[k]] == []
+    for name in ("table1", "table1_extended", "table2", "main", "all_metrics"):
+        for ext in ("md", "tex", "csv"):
+            assert f"tables/{name}.{ext}" in first
+    for name in ("teaser", "low_density_comparison", "ood_references", "tradeoff", "density", "qualitative_grid"):
+        assert f"figures/{name}.png" in first and f"figures/{name}.pdf" in first
+    assert "figures/mixing_ablation.png" not in first and "figures/text_edit.png" not in first
+    assert {"tables/leaderboard.md", "tables/leaderboard.csv", "index.html"} <= set(first)
+    for name, data in first.items():
+        if not name.endswith(".png"):
+            assert str(root).encode() not in data, f"absolute path in {name}"
+
+
+def test_table_contents(built_report: tuple[Path, dict[str, bytes]]) -> None:
+    _, files = built_report
+    t1 = files["tables/table1.md"].decode()
+    assert "artfid ↓ AAHQ" in t1 and "id-dlib-resnet ↑ ood" in t1
+    assert "alpha-spn0.5" not in t1  # variants stay out of Table 1
+    assert "NOT comparable to the paper" in t1
+    t2 = files["tables/table2.md"].decode()
+    assert "λ=0.1" in t2 and "λ=0.5" in t2 and "w/o SPN" not in t2
+    board = files["tables/leaderboard.md"].decode()
+    assert "Ranked by the primary metric (artfid" in board
+    low_aahq = board.split("### Leaderboard: low_density · AAHQ")[1].split("###")[0]
+    lines = [line for line in low_aahq.splitlines() if line.startswith("| ") and "rank" not in line]
+    ranked = [line.split("|")[2].strip() for line in lines]
+    assert ranked == ["alpha", "beta", "alpha-spn0.5"]  # artfid ↓: alpha 33 < beta 36 < variant 39
+    assert "| 2.50" in low_aahq and "| 100" in low_aahq  # fine-tune s/ref and peak MB from costs.csv
+
+
+def test_html_is_self_contained(built_report: tuple[Path, dict[str, bytes]]) -> None:
+    _, files = built_report
+    html = files["index.html"].decode()
+    assert html.count("data:image/png;base64,") == 6
+    assert 'id="table-table1"' in html and 'id="table-leaderboard-0"' in html and 'id="fig-teaser"' in html
+    assert 'id="fig-mixing_ablation" class="skipped"' in html and "variants not run" in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert 'href="figures/teaser.pdf"' in html
