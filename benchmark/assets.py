@@ -16,6 +16,7 @@ Nothing here downloads; only the ``fetch`` stage does. A missing file or a check
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -149,10 +150,8 @@ def verify_checksum(path: Path, expected: str | None) -> bool:
         pass
     ok = sha256_file(path) == expected
     if ok and stat.st_size > (64 << 20):
-        try:
+        with contextlib.suppress(OSError):
             sidecar.write_text(json.dumps(stamp))
-        except OSError:
-            pass
     return ok
 
 
@@ -206,4 +205,6 @@ def resolve(name: str, path: str | Path | None = None) -> Path:
                 )
             return candidate
     tried_text = ", ".join(str(p) for p in tried)
-    raise AssetError(f"asset '{name}' ({asset.file}) not found; looked at: {tried_text}. To get it: {asset.instructions()}")
+    raise AssetError(
+        f"asset '{name}' ({asset.file}) not found; looked at: {tried_text}. To get it: {asset.instructions()}"
+    )

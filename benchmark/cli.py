@@ -92,6 +92,14 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_edit(args: argparse.Namespace) -> int:
+    from osasis.method.api import edit_images
+
+    edit_images(args.workdir, args.reference, args.inputs, args.out, args.source, args.target, method=args.method,
+                params_path=args.params, device=args.device, seed=args.seed, batch_size=args.batch_size)  # fmt: skip
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from benchmark.stages.evaluate import run_evaluate_cell, run_evaluate_folders
 
@@ -153,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list registered stylization methods", formatter_class=fmt)
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("metrics", help="list registered metrics (name, direction, range, protocol)", formatter_class=fmt)
+    p = sub.add_parser("metrics", help="list registered metrics (name, direction, range, protocol)",
+                       formatter_class=fmt)  # fmt: skip
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_cmd_metrics)
 
@@ -196,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--batch-size", type=int, default=None, help="images per batch")
     p.set_defaults(func=_cmd_stylize)
+
+    p = sub.add_parser("edit", help="OSASIS text-driven editing + stylization of a folder", formatter_class=fmt)
+    _common(p)
+    p.add_argument("--method", default="osasis", help="pipeline entry (osasis or a variant) in the params file")
+    p.add_argument("--workdir", type=Path, required=True, help="the fine-tuned OSASIS state (finetune --workdir)")
+    p.add_argument("--reference", type=Path, required=True, help="style reference image")
+    p.add_argument("--inputs", type=Path, required=True, help="input image folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--source", default="a photo of a face", help="source text prompt")
+    p.add_argument("--target", required=True, help="target text prompt")
+    p.add_argument("--batch-size", type=int, default=None, help="images per batch")
+    p.set_defaults(func=_cmd_edit)
 
     p = sub.add_parser("evaluate", help="compute metrics on folders or on a pipeline cell", formatter_class=fmt)
     _common(p)

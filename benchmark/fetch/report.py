@@ -10,6 +10,7 @@ from typing import Literal
 from benchmark.errors import AssetError
 from benchmark.imageio import atomic_write_text
 
+
 def portable_path(path: str | None) -> str | None:
     """``path`` relative to the repository when inside it, else with the home directory as ``~``."""
     if not path:

@@ -78,7 +78,9 @@ def finetune(method: StylizationMethod, reference: Path, workdir: Path) -> dict[
 def _check_output(out: torch.Tensor, batch: torch.Tensor, names: list[str], method: str) -> None:
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(batch.shape):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise MethodOutputError(f"method {method!r} returned {shape} for inputs {tuple(batch.shape)} ({names[0]}...)")
+        raise MethodOutputError(
+            f"method {method!r} returned {shape} for inputs {tuple(batch.shape)} ({names[0]}...)"
+        )
     if not torch.isfinite(out).all():
         raise MethodOutputError(f"method {method!r} returned non-finite values for {names}")
     if out.min() < -1e-4 or out.max() > 1 + 1e-4:
@@ -115,8 +117,9 @@ def stylize_folder(
                     imageio.save_png(image, staging / imageio.output_name(path))
         record = {"stage": "stylize", "inputs": relpath(inputs_dir), "n_images": len(files),
                   "seconds_per_image": cost.seconds / len(files), **dataclasses.asdict(cost)}  # fmt: skip
-        _write_json(staging / CONFIG_FILE, {**method.resolved_config(), "reference": relpath(reference),
-                                            "inputs": [p.name for p in files], "environment": environment()})  # fmt: skip
+        config = {**method.resolved_config(), "reference": relpath(reference), "inputs": [p.name for p in files],
+                  "environment": environment()}  # fmt: skip
+        _write_json(staging / CONFIG_FILE, config)
         _write_json(staging / COST_FILE, record)
         _commit_dir(staging, out_dir)
     except BaseException:

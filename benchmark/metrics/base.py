@@ -154,7 +154,9 @@ class Metric(ABC):
     def compute(self, data: EvalSet) -> MetricResult:
         """Evaluate on ``data``."""
 
-    def _result(self, value: float, ci: tuple[float, float], n: int, per_image: dict[str, float] | None) -> MetricResult:
+    def _result(
+        self, value: float, ci: tuple[float, float], n: int, per_image: dict[str, float] | None
+    ) -> MetricResult:
         return MetricResult(
             metric=self.name,
             value=float(value),

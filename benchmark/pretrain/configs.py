@@ -27,5 +27,5 @@ DIFFAE_LATENT_SMOKE = DIFFAE_SMOKE.with_latent_net(LATENT_SMOKE)
 P2_SMOKE = ADMConfig(image_size=RESOLUTION, model_channels=32, channel_mult=(1, 2, 2, 2), num_res_blocks=1,
                      attention_resolutions=(8,), num_head_channels=32)  # fmt: skip
 
-#: StyleGAN2 G/D: widths 4:128 8:128 16:128 32:64 64:32, 128-d W, 4-layer mapping.
-STYLEGAN2_SMOKE = StyleGAN2Config(size=RESOLUTION, style_dim=128, n_mlp=4, channel_base=2048, max_channels=128)
+#: StyleGAN2 G/D: widths 4:128 8:128 16:64 32:32 64:16, 128-d W, 4-layer mapping.
+STYLEGAN2_SMOKE = StyleGAN2Config(size=RESOLUTION, style_dim=128, n_mlp=4, channel_base=1024, max_channels=128)

@@ -18,7 +18,8 @@ h1 { font-size: 22px; } h2 { font-size: 18px; border-bottom: 1px solid #ccc; mar
 h3 { font-size: 15px; margin-bottom: 6px; }
 table { border-collapse: collapse; font-size: 12px; margin: 6px 0; }
 th, td { border: 1px solid #bbb; padding: 3px 6px; text-align: left; white-space: nowrap; }
-th { background: #eef1f5; } td.best { background: #e8f5e9; }
+th { background: #eef1f5; white-space: normal; max-width: 150px; vertical-align: bottom; }
+td.best { background: #e8f5e9; }
 p.note { font-size: 12px; color: #555; margin: 3px 0; max-width: 1200px; }
 p.banner { background: #fff3cd; border: 1px solid #e0c36c; padding: 8px; font-size: 13px; }
 figure { margin: 12px 0 24px 0; } figcaption { font-size: 13px; font-weight: bold; margin-bottom: 4px; }

@@ -8,7 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.report.published import NOT_COMPARABLE, Published, comparison_rows, comparison_table, metric_digits
+from benchmark.report.published import (
+    NOT_COMPARABLE,
+    Published,
+    comparison_rows,
+    comparison_table,
+    metric_digits,
+    norm_set,
+)
 from benchmark.report.summarize import best_mask
 from benchmark.report.tables import DASH, Cell, Table, caption, fmt_ci, metric_header, wide_table
 
@@ -68,7 +75,7 @@ def table2(summary: pd.DataFrame, variants: dict[str, str], metrics: list[str], 
                   & summary["metric"].isin(metrics)]  # fmt: skip
     if reference_set is None and len(sel):
         reference_set = sorted(sel["reference_set"].unique(), key=str.lower)[0]
-    sel = sel[sel["reference_set"].str.lower() == str(reference_set).lower()]
+    sel = sel[sel["reference_set"].map(norm_set) == norm_set(str(reference_set))]
     sel = sel.assign(best=best_mask(sel))
     dirs = sel.drop_duplicates("metric").set_index("metric")["direction"].to_dict()
     present = [m for m in metrics if m in dirs]
@@ -107,7 +114,7 @@ def compare_table2(summary: pd.DataFrame, pub: Published, variants: dict[str, st
     """Ours beside published Table 2; variant labels must match the published row labels."""
     ref_set = reference_set or pub.table2_reference_set
     ours = summary[(summary["split"] == split) & summary["method"].isin(list(variants))
-                   & (summary["reference_set"].str.lower() == ref_set.lower())]  # fmt: skip
+                   & (summary["reference_set"].map(norm_set) == norm_set(ref_set))]  # fmt: skip
     ours = ours.assign(key=ours["method"].map(variants))
     published = {(label, ref_set, k): v for label, vals in pub.table2.items() for k, v in vals.items()}
     rows = comparison_rows(ours, published)

@@ -18,6 +18,15 @@ NOT_COMPARABLE = ("{profile} profile: these numbers are NOT comparable to the pa
                   "offline substitute metrics); the published values are listed for reference only.")  # fmt: skip
 
 
+def norm_set(name: str) -> str:
+    """Reference-set key for matching: case-insensitive, without a ``_references`` suffix (paper profile names
+    its sets ``aahq_references``, ``metfaces_references``, ``prev_references``; the paper says AAHQ, ...)."""
+    key = str(name).strip().lower()
+    for suffix in ("_references", "-references", " references"):
+        key = key.removesuffix(suffix)
+    return key
+
+
 @dataclass(frozen=True)
 class Published:
     """Published Table 1 (method -> set -> metric -> value) and Table 2 (label -> metric -> value)."""
@@ -30,8 +39,8 @@ class Published:
     table2_reference_set: str
 
     def value(self, method: str, reference_set: str, metric: str) -> float | None:
-        sets = {k.lower(): v for k, v in self.table1.get(method, {}).items()}
-        return sets.get(reference_set.lower(), {}).get(metric)
+        sets = {norm_set(k): v for k, v in self.table1.get(method, {}).items()}
+        return sets.get(norm_set(reference_set), {}).get(metric)
 
 
 def load_published(path: str | Path | None = None) -> Published:
@@ -81,10 +90,10 @@ def comparison_rows(ours: pd.DataFrame, published: dict[tuple[str, str, str], fl
     Returns one row per published value: ours (NaN where not run), published, difference ours − published and
     whether the published value lies inside our 95% CI.
     """
-    index = {(r.key, r.reference_set.lower(), r.metric): r for r in ours.itertuples(index=False)}
+    index = {(r.key, norm_set(r.reference_set), r.metric): r for r in ours.itertuples(index=False)}
     rows = []
     for (key, ref_set, metric), pub_value in published.items():  # the paper's order
-        rec = index.get((key, ref_set.lower(), metric))
+        rec = index.get((key, norm_set(ref_set), metric))
         value = float(rec.value) if rec is not None else math.nan
         low = float(rec.ci_low) if rec is not None else math.nan
         high = float(rec.ci_high) if rec is not None else math.nan

@@ -1,8 +1,10 @@
 """Summaries over reference sets: mean and 95% CI per method × split × reference set × metric.
 
 Per-image metrics: each input's score is averaged over the references of the set, then the mean and a
-seeded percentile bootstrap over inputs are taken. Set-level metrics (FID, KID, ...): the mean over
-references, with the mean of the per-reference CI bounds (a conservative interval).
+seeded percentile bootstrap over inputs are taken. Set-level metrics (FID, KID, ArtFID, ...): the mean over
+references, with the mean of the per-reference CI bounds (a conservative interval). A metric counts as
+per-image only when its value is the mean of its per-image values for every reference (ArtFID, for example,
+stores its LPIPS term per image, which must not be averaged in its place).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def summarize(tidy: pd.DataFrame, per_image: pd.DataFrame, seed: int = 0) -> pd.
     for key, group in tidy.groupby(GROUP, sort=True):
         direction = group["direction"].iloc[0]
         notes = "; ".join(sorted({n for n in group["notes"] if isinstance(n, str) and n}))
-        if key in per_image_keys:
-            sel = per_image.set_index(GROUP).loc[key]
+        sel = per_image.set_index(GROUP).loc[[key]] if key in per_image_keys else None
+        if sel is not None and is_per_image_mean(group, sel):
             by_image = sel.groupby("image")["value"].mean().sort_index()
             values = by_image.to_numpy(dtype=np.float64)
             low, high = bootstrap_mean_ci(values, seed=seed)
@@ -37,6 +39,15 @@ def summarize(tidy: pd.DataFrame, per_image: pd.DataFrame, seed: int = 0) -> pd.
             n_images = int(group["n"].max())
         rows.append([*key, value, low, high, n_images, group["reference"].nunique(), direction, notes])
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def is_per_image_mean(group: pd.DataFrame, per_image: pd.DataFrame) -> bool:
+    """True when each reference's tidy value equals the mean of its per-image values (CSV precision)."""
+    means = per_image.groupby("reference")["value"].mean()
+    for rec in group.itertuples(index=False):
+        if rec.reference not in means.index or not np.isclose(means[rec.reference], rec.value, rtol=1e-4, atol=1e-6):
+            return False
+    return True
 
 
 def best_mask(summary: pd.DataFrame) -> pd.Series:

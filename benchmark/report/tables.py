@@ -136,9 +136,31 @@ def wide_table(summary: pd.DataFrame, metrics: list[str], digits: int, title: st
     return Table(title, columns, rows, caption(summary))
 
 
+def split_notes(text: object) -> list[str]:
+    """Split a ``"; "``-joined notes string, ignoring separators inside brackets or parentheses."""
+    if not isinstance(text, str) or not text:
+        return []
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += 1 if ch in "([" else -1 if ch in ")]" else 0
+        if depth <= 0 and text.startswith("; ", i):
+            parts.append(text[start:i])
+            start = i + 2
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
 def caption(summary: pd.DataFrame) -> str:
-    notes = sorted({n for text in summary["notes"] if isinstance(text, str) for n in text.split("; ") if n})
-    return CI_CAPTION + (" Notes: " + " ".join(f"[{n}]" for n in notes) if notes else "")
+    """The CI caption plus, per metric, the notes every cell shares (cell-specific notes stay in the CSV)."""
+    texts = []
+    for metric, group in summary.groupby("metric", sort=True):
+        sets = [set(split_notes(t)) for t in group["notes"]]
+        common = set.intersection(*sets) if sets else set()
+        varying = set.union(*sets) - common if sets else set()
+        if common or varying:
+            extra = f" (+{len(varying)} cell-specific notes in the CSV)" if varying else ""
+            texts.append(f"{metric}: {'; '.join(sorted(common)) or '—'}{extra}.")
+    return CI_CAPTION + (" Notes. " + " ".join(texts) if texts else "")
 
 
 def write_table(table: Table, out_stem: Path, raw: pd.DataFrame | None = None) -> list[Path]:

@@ -52,7 +52,8 @@ def collect_costs(models_dir: Path, stylized_dir: Path) -> pd.DataFrame:
     for cost_file in sorted(Path(models_dir).glob("*/*/cost.json")):
         method, reference = cost_file.parent.parent.name, cost_file.parent.name
         fine = json.loads(cost_file.read_text())
-        stylize = [json.loads(p.read_text()) for p in sorted((Path(stylized_dir) / method / reference).glob("*/cost.json"))]
+        stylize_files = sorted((Path(stylized_dir) / method / reference).glob("*/cost.json"))
+        stylize = [json.loads(p.read_text()) for p in stylize_files]
         n_images = sum(s["n_images"] for s in stylize)
         rows.append({
             "method": method, "reference": reference, "finetune_seconds": fine["seconds"],

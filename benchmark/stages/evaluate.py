@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.imageio import atomic_write_text
-from benchmark.provenance import relpath
 from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
 
@@ -40,8 +39,14 @@ def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: d
 
     cfg = run.params.get("evaluate", {})
     ref_info = layout.reference_info(reference)
-    payload: dict[str, Any] = {"method": method, "reference": reference, "reference_set": ref_info["set"],
-                               "reference_kind": ref_info["kind"], "profile": run.params["profile"], "splits": {}}  # fmt: skip
+    payload: dict[str, Any] = {
+        "method": method,
+        "reference": reference,
+        "reference_set": ref_info["set"],
+        "reference_kind": ref_info["kind"],
+        "profile": run.params["profile"],
+        "splits": {},
+    }
     for split in run.params["splits"]:
         truth = layout.ground_truth_dir(reference, split)
         has_truth = bool(ref_info.get("ground_truth")) and truth.is_dir()

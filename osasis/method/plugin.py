@@ -195,9 +195,9 @@ class OSASIS(StylizationMethod):
 
     def edit(self, images: torch.Tensor, names: Sequence[str], source: str, target: str) -> torch.Tensor:
         """Text-driven edit + stylization of ``images`` ([0, 1]); needs a CLIP embedder with a text tower."""
-        self._require_loaded()
         cfg = self.config
-        embedder = self._embedder(cfg.embedder if cfg.embedder.startswith("clip") else "clip-vit-b32")
+        embedder = self._embedder(cfg.embedder if cfg.embedder.startswith("clip") else "clip-vit-b32")  # fail fast
+        self._require_loaded()
         model_a = models.model_a(cfg, self.device)
         x = self._to_model(images)
         settings = EditSettings(cfg.edit_steps, cfg.edit_lr, cfg.edit_reg, cfg.edit_decode_steps, cfg.t0,

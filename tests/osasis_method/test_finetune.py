@@ -1,4 +1,4 @@
-"""Fine-tuning: one optimizer update per reverse step, bit-exact resume after a kill, loss CSV and sample grids."""
+"""Fine-tuning: one optimizer update per reverse step, loss CSV and sample grids, bit-exact resume after a kill."""
 
 from __future__ import annotations
 
@@ -38,53 +38,54 @@ def _settings(**kw: object) -> TrainSettings:
     return TrainSettings(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def test_one_update_per_reverse_step_and_logs(tiny_files: dict[str, str], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    calls = []
-    original = torch.optim.Adam.step
-
-    def counting(self, *args, **kwargs):  # noqa: ANN001
-        calls.append(id(self))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.Adam, "step", counting)
-    result = finetune(_models(tiny_files), _settings(), tmp_path, device=CPU, run_key="k")
-    # grids (4, 4) with t0 = 500: 2 inversion steps, reverse indices 1, 0 -> 2 updates per iteration per optimizer
-    assert result.optimizer_steps == 4
-    assert len(calls) == 8 and len(set(calls)) == 2
-    rows = read_losses(tmp_path / LOSS_FILE)
-    assert [int(r["iteration"]) for r in rows] == [1, 2]
-    assert all(r["total"] > 0 for r in rows)
-    assert sorted(p.name for p in (tmp_path / SAMPLES_DIR).glob("*.png")) == ["iter_0001.png", "iter_0002.png"]
-    base = models.model_a(OSASISConfig(diffae_path=tiny_files["autoenc"], diffae_config="diffae_tiny32"), CPU)
-    changed = [n for n, p in result.model_b.named_parameters() if not torch.equal(p, base.state_dict()[n])]
-    assert changed and not [n for n in changed if n.startswith("encoder.")]
-
-
-def test_resume_after_kill_is_bit_exact(tiny_files: dict[str, str], tmp_path: Path) -> None:
-    settings = _settings(iterations=3, checkpoint_every=2, sample_every=0)
-    full = finetune(_models(tiny_files), settings, tmp_path / "full", device=CPU, run_key="k")
-
+def _killer(at_call: int):
+    """Wrap LPIPS so that its ``at_call``-th call raises (a kill in the middle of an iteration)."""
     count = {"n": 0}
 
-    def killer(lpips):  # noqa: ANN001, ANN202
+    def hook(lpips):  # noqa: ANN001, ANN202
         def call(a, b):  # noqa: ANN001, ANN202
             count["n"] += 1
-            if count["n"] == 6:  # iteration 3, 2nd reverse step: one unsaved update already applied
+            if count["n"] == at_call:
                 raise KilledError
             return lpips(a, b)
 
         return call
 
+    return hook
+
+
+def test_updates_logs_and_bit_exact_resume(tiny_files: dict[str, str], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    calls: list[int] = []
+    original = torch.optim.Adam.step
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN202
+        calls.append(id(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting)
+    full = finetune(_models(tiny_files), _settings(), tmp_path / "full", device=CPU, run_key="k")
+    # grids (4, 4) at t0 = 500: reverse indices 1, 0 -> one update of each optimizer per reverse step
+    assert full.optimizer_steps == 4
+    assert len(calls) == 8 and len(set(calls)) == 2
+    rows = read_losses(tmp_path / "full" / LOSS_FILE)
+    assert [int(r["iteration"]) for r in rows] == [1, 2] and all(r["total"] > 0 for r in rows)
+    assert sorted(p.name for p in (tmp_path / "full" / SAMPLES_DIR).glob("*.png")) == ["iter_0001.png",
+                                                                                       "iter_0002.png"]  # fmt: skip
+    base = _models(tiny_files).model_a.state_dict()
+    changed = [n for n, p in full.model_b.named_parameters() if not torch.equal(p, base[n])]
+    assert changed and not [n for n in changed if n.startswith("encoder.")]
+
+    # killed in iteration 2 after its first (unsaved) update; the restart resumes from iteration 1
     with pytest.raises(KilledError):
-        finetune(_models(tiny_files, killer), settings, tmp_path / "killed", device=CPU, run_key="k")
-    resumed = finetune(_models(tiny_files), settings, tmp_path / "killed", device=CPU, run_key="k")
-    assert resumed.resumed_from == 2
+        finetune(_models(tiny_files, _killer(4)), _settings(), tmp_path / "killed", device=CPU, run_key="k")
+    resumed = finetune(_models(tiny_files), _settings(), tmp_path / "killed", device=CPU, run_key="k")
+    assert resumed.resumed_from == 1
     for a, b in [(full.model_b, resumed.model_b), (full.spn, resumed.spn)]:
         sa, sb = a.state_dict(), b.state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert full.history == resumed.history
     assert (tmp_path / "full" / LOSS_FILE).read_text() == (tmp_path / "killed" / LOSS_FILE).read_text()
-    # a different run key does not resume
+    # a state written by another run (other key) is not resumed
     other = finetune(_models(tiny_files), _settings(iterations=0), tmp_path / "killed", device=CPU, run_key="x")
     assert other.resumed_from == 0

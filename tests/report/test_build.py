@@ -48,3 +48,19 @@ def test_html_is_self_contained(built_report: tuple[Path, dict[str, bytes]]) -> 
     assert 'id="fig-mixing_ablation" class="skipped"' in html and "variants not run" in html
     assert "http://" not in html and "https://" not in html and "<script" not in html
     assert 'href="figures/teaser.pdf"' in html
+
+
+def test_paper_profile_writes_ours_vs_published(tmp_path: Path, monkeypatch) -> None:
+    from benchmark.report.build import build_report
+
+    from .fakes import write_project
+
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, profile="paper")
+    build_report(Path("results/tidy.csv"), Path("params.yaml"), Path("reports"))
+    compared = (tmp_path / "reports/tables/table1_vs_published.md").read_text()
+    # alpha is mapped to osasis by report.published.methods
+    assert "| OSASIS       | AAHQ          | artfid               | 33.0" in compared
+    assert "| 34.890 " in compared and "−1.878" in compared
+    assert "NOT comparable" not in (tmp_path / "reports/index.html").read_text()
+    assert 'id="table-table1_vs_published"' in (tmp_path / "reports/index.html").read_text()

@@ -16,6 +16,7 @@ def test_published_file_holds_both_tables() -> None:
     pub = load_published()
     assert pub.value("osasis", "AAHQ", "artfid") == pytest.approx(34.89)
     assert pub.value("mtg-hfgi", "metfaces", "artfid") == pytest.approx(38.02)  # case-insensitive set names
+    assert pub.value("inst", "prev_references", "artfid") == pytest.approx(35.86)  # paper-profile set names
     assert pub.value("diffuseit", "Prev", "structure-dino-vitb8") == pytest.approx(0.0310)
     assert len(pub.table1) == 5 and all(len(sets) == 3 for sets in pub.table1.values())
     assert list(pub.table2) == ["w/o SPN", "λ=0.1", "λ=0.5", "λ=1.0"]
@@ -26,8 +27,8 @@ def test_published_file_holds_both_tables() -> None:
 
 
 def _ours(profile: str):
-    rows = [("osasis", "low_density", "AAHQ", "artfid", 35.89, 35.0, 36.5, "lower"),
-            ("osasis", "low_density", "AAHQ", "id-arcface-irse50", 0.6800, 0.67, 0.70, "higher")]  # fmt: skip
+    rows = [("osasis", "low_density", "aahq_references", "artfid", 35.89, 35.0, 36.5, "lower"),
+            ("osasis", "low_density", "aahq_references", "id-arcface-irse50", 0.6800, 0.67, 0.70, "higher")]
     p = params(profile)
     p["methods"] = ["osasis"]
     p["method_cfg"] = {}

@@ -1,0 +1,7 @@
+"""``python -m benchmark.pretrain``."""
+
+import sys
+
+from benchmark.pretrain.run import main
+
+sys.exit(main())

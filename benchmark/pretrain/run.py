@@ -1,0 +1,158 @@
+"""Command line: train the smoke models from scratch and write them (official layouts) plus ``record.json``.
+
+    python -m benchmark.pretrain --all --out data/smoke/models [--device cuda] [--steps-scale 1.0]
+
+Models: ``diffae`` (autoencoder), ``latent`` (latent DPM + z_sem stats; needs the diffae file), ``p2`` (ADM DDPM),
+``stylegan2`` (G/D). ``--quality`` (on by default with ``--all``) measures them and draws the sample grids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from hashlib import md5
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmark.assets import sha256_file
+from benchmark.pretrain import configs as C
+from benchmark.pretrain.common import TrainSettings, count_params, log
+from benchmark.pretrain.data import face_tensor
+from osasis.configs import config_to_dict
+
+MODELS = ("diffae", "latent", "p2", "stylegan2")
+FILES = {
+    "diffae": ["diffae_smoke64_autoenc.ckpt"],
+    "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
+    "p2": ["p2_smoke64.pt"],
+    "stylegan2": ["stylegan2_smoke64.pt"],
+}
+#: The committed models' recipes (steps chosen for ~60 min on a shared 2-core CPU; see docs/SMOKE_MODELS.md).
+RECIPES: dict[str, TrainSettings] = {
+    "diffae": TrainSettings(steps=1800, batch_size=16, lr=4e-4, ema_decay=0.995, warmup=100),
+    "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
+    "p2": TrainSettings(steps=1200, batch_size=16, lr=4e-4, ema_decay=0.995, warmup=100),
+    "stylegan2": TrainSettings(steps=2000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
+                               extra={"r1_gamma": 0.1}),
+}  # fmt: skip
+DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
+
+
+def settings_for(name: str, scale: float, seed: int, max_minutes: float | None) -> TrainSettings:
+    base = RECIPES[name]
+    return replace(base, steps=max(1, round(base.steps * scale)), seed=seed, max_minutes=max_minutes,
+                   extra=dict(base.extra))  # fmt: skip
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("torch", "numpy", "pillow"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def update_record(out: Path, key: str, value: Any) -> dict:
+    """Merge ``value`` into ``record.json[key]`` under a lock (parallel trainings share one record)."""
+    lock = Path(tempfile.gettempdir()) / f"pretrain-{md5(str(out.resolve()).encode()).hexdigest()[:8]}.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        path = out / "record.json"
+        record = json.loads(path.read_text()) if path.is_file() else {}
+        if isinstance(value, dict) and isinstance(record.get(key), dict):
+            record[key] = {**record[key], **value}
+        else:
+            record[key] = value
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+        return record
+
+
+def file_info(out: Path, names: list[str]) -> dict[str, dict]:
+    return {n: {"sha256": sha256_file(out / n), "size": (out / n).stat().st_size} for n in names}
+
+
+def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor) -> None:
+    """Train ``name``, save its files and its record entry."""
+    from benchmark.pretrain import ddpm, diffae, latent, stylegan2
+    from osasis.weights import load_diffae
+
+    s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
+    dev = args.device
+    start = time.time()
+    info: dict[str, Any] = {"settings": s.to_dict(), "device": dev, "threads": torch.get_num_threads()}
+    if name == "diffae":
+        model, ema, res = diffae.train_diffae(C.DIFFAE_SMOKE, data, s, dev)
+        diffae.save_autoenc(out / FILES[name][0], model, ema, res.steps_done)
+        info.update(config=config_to_dict(C.DIFFAE_SMOKE), params=count_params(ema))
+    elif name == "latent":
+        autoenc = load_diffae(out / FILES["diffae"][0], C.DIFFAE_SMOKE, device=dev)
+        conds = latent.encode_all(autoenc, data, device=dev)
+        net, ema, res = latent.train_latent(C.LATENT_SMOKE, conds, s, dev)
+        latent.save_latent_files(out / FILES[name][0], out / FILES[name][1], C.DIFFAE_LATENT_SMOKE, autoenc, ema,
+                                 conds, res.steps_done)  # fmt: skip
+        info.update(config=config_to_dict(C.LATENT_SMOKE), params=count_params(ema),
+                    autoenc_latent_config=config_to_dict(C.DIFFAE_LATENT_SMOKE))  # fmt: skip
+    elif name == "p2":
+        model, ema, res = ddpm.train_p2(C.P2_SMOKE, data, s, dev)
+        ddpm.save(out / FILES[name][0], ema)
+        info.update(config=config_to_dict(C.P2_SMOKE), params=count_params(ema),
+                    loss={"p2_k": ddpm.P2_K, "p2_gamma": ddpm.P2_GAMMA, "vlb_weight": "T/1000 (= 0.001 L_vlb)"})
+    else:
+        g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev)
+        stylegan2.save(out / FILES[name][0], g, g_ema, d, stylegan2.latent_average(g_ema, seed=args.seed))
+        cfg = C.STYLEGAN2_SMOKE
+        info.update(config={"size": cfg.size, "style_dim": cfg.style_dim, "n_mlp": cfg.n_mlp,
+                            "channel_base": cfg.channel_base, "max_channels": cfg.max_channels,
+                            "widths": {r: cfg.width(r) for r in (4, 8, 16, 32, 64)}},
+                    params={"g": count_params(g_ema), "d": count_params(d)})  # fmt: skip
+    info.update(result=res.to_dict(), wall_s=round(time.time() - start, 1), storage="float16",
+                files=file_info(out, FILES[name]))  # fmt: skip
+    update_record(out, "models", {name: info})
+    log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {res.steps_done} steps")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.pretrain", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--all", action="store_true", help="train every model (then measure quality)")
+    parser.add_argument("--models", nargs="*", default=[], choices=MODELS)
+    parser.add_argument("--out", type=Path, default=Path("data/smoke/models"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every recipe's step count")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--max-minutes", type=float, default=None, help="per-model wall-clock cap (recorded)")
+    parser.add_argument("--n-train", type=int, default=DATA["n"], help="training faces (train split)")
+    parser.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure quality and draw grids (default: with --all)")  # fmt: skip
+    parser.add_argument("--images", type=Path, default=Path("docs/images"), help="where the sample grids go")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    names = list(MODELS) if args.all else [m for m in MODELS if m in args.models]
+    args.out.mkdir(parents=True, exist_ok=True)
+    if names:
+        data_info = {**DATA, "n": args.n_train}
+        data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
+        update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
+        command = "python -m benchmark.pretrain " + " ".join(sys.argv[1:] if argv is None else argv)
+        update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count(), "command": command})
+        for name in names:
+            train_one(name, args.out, args, data)
+    if args.quality if args.quality is not None else args.all:
+        from benchmark.pretrain.quality import measure_all
+
+        update_record(args.out, "quality", measure_all(args.out, args.images, args.device, args.seed))
+    return 0

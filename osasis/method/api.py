@@ -1,0 +1,64 @@
+"""Workflow functions of the OSASIS method beyond the plug-in interface: text-driven editing of a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmark import imageio
+from benchmark.errors import BenchmarkError
+from benchmark.methods import runner
+from benchmark.progress import progress
+
+
+def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, out: str | Path, source: str,
+                target: str, *, method: str = "osasis", params_path: str | Path | None = None,
+                config: Mapping[str, Any] | None = None, device: str | None = None, seed: int | None = None,
+                batch_size: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Edit every image of ``inputs`` towards ``target`` (from ``source``) and stylize it with the model in ``workdir``.
+
+    The method is the pipeline entry ``method`` of the parameter file (a variant works too), or, with ``config``,
+    ``osasis`` built from that mapping. Outputs are PNGs named like the inputs, written to ``out`` atomically, plus
+    ``edit.json`` (prompts, losses per image batch).
+    """
+    from benchmark.stages.common import batch_size_for, build_method, settings
+
+    run = settings(Path(params_path) if params_path else None, device, seed)
+    if config is not None:
+        instance = runner.build("osasis", dict(config), run.device, run.seed, run.resolution)
+    else:
+        instance = build_method(run, method)
+    if not hasattr(instance, "edit"):
+        raise BenchmarkError(f"method entry {method!r} has no text-driven editing")
+    files = imageio.validate_folder(inputs)
+    if not files:
+        raise BenchmarkError(f"no input images in {inputs}")
+    out = Path(out)
+    staging = out.parent / f".{out.name}.edit-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    size = batch_size or batch_size_for(run, method)
+    record: dict[str, Any] = {"source": source, "target": target, "reference": str(reference), "batches": []}
+    try:
+        instance.load(Path(reference), Path(workdir))
+        for start in progress(range(0, len(files), size), desc="osasis edit"):
+            chunk = files[start : start + size]
+            names = [p.stem for p in chunk]
+            batch = imageio.load_batch(chunk, instance.resolution).to(instance.device)
+            edited = instance.edit(batch, names, source, target)
+            for path, image in zip(chunk, edited.float().cpu()):
+                imageio.save_png(image, staging / imageio.output_name(path))
+            record["batches"].append({"names": names, "losses": instance.last_edit_losses})
+        record["config"] = instance.resolved_config()
+        imageio.atomic_write_text(staging / "edit.json", json.dumps(record, indent=2, default=str) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return record

@@ -1,0 +1,42 @@
+"""Text-driven editing moves z on a tiny random CLIP and needs a text tower otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_config
+
+from benchmark.errors import AssetError
+from benchmark.methods import runner
+from osasis.api import encode
+from osasis.method import models
+from osasis.method.config import OSASISConfig
+from osasis.method.edit import EditSettings, edit_codes
+from osasis.method.embedders import get_embedder
+
+CPU = torch.device("cpu")
+
+
+def test_edit_moves_the_code(tiny_files: dict[str, str]) -> None:
+    a = models.model_a(OSASISConfig(diffae_path=tiny_files["autoenc"], diffae_config="diffae_tiny32"), CPU)
+    clip = get_embedder("clip-vit-b32-random", device=CPU, seed=0)
+    x = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(4)) * 2 - 1
+    z, losses = edit_codes(a, clip, x, "a photo of a face", "a sketch of a face",
+                           EditSettings(steps=1, lr=0.05, decode_steps=1, inversion_grid=4))  # fmt: skip
+    z_in = encode(a, x)
+    assert len(losses) == 1 and all(torch.isfinite(torch.tensor(losses)))
+    assert (z - z_in).abs().max() > 1e-3
+
+
+def test_edit_without_clip_weights_is_a_clear_error(tiny_files: dict[str, str], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("OSASIS_BENCH_CACHE", str(tmp_path / "empty_cache"))
+    monkeypatch.delenv("OSASIS_BENCH_WEIGHTS", raising=False)
+    method = runner.build("osasis", tiny_config(tiny_files, tmp_path), "cpu", 0, 32)
+    with pytest.raises(AssetError, match="clip-vit-b32-openai"):
+        method.edit(torch.rand(1, 3, 32, 32), ["a"], "a photo", "a sketch")
+    vgg = get_embedder("vgg16-imagenet", device=CPU)
+    with pytest.raises(AssetError, match="text tower"):
+        vgg.embed_text(["a photo"])
