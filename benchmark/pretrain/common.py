@@ -81,7 +81,7 @@ def log(msg: str) -> None:
 
 
 def run_loop(step_fn: Callable[[int], dict[str, float]], steps: int, desc: str, *, max_minutes: float | None = None,
-             log_every: int = 50) -> LoopResult:  # fmt: skip
+             log_every: int = 25) -> LoopResult:  # fmt: skip
     """Call ``step_fn(step)`` for ``steps`` steps (tqdm bar + a log line with ETA every ``log_every`` steps)."""
     start = time.time()
     window: dict[str, list[float]] = {}

@@ -40,9 +40,9 @@ FILES = {
 }
 #: The committed models' recipes (steps chosen for ~60 min on a shared 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
-    "diffae": TrainSettings(steps=1800, batch_size=16, lr=4e-4, ema_decay=0.995, warmup=100),
+    "diffae": TrainSettings(steps=2400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
-    "p2": TrainSettings(steps=1200, batch_size=16, lr=4e-4, ema_decay=0.995, warmup=100),
+    "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
     "stylegan2": TrainSettings(steps=2000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1}),
 }  # fmt: skip
