@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import torch
 
 from benchmark import imageio
+from benchmark.atomic import staged_directory
 from benchmark.errors import BenchmarkError
 from benchmark.methods import create_method
 from benchmark.methods.base import StylizationMethod
@@ -36,20 +35,6 @@ class MethodOutputError(BenchmarkError):
     """A method returned something that breaks the contract."""
 
 
-def _staging_dir(final: Path) -> Path:
-    staging = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    return staging
-
-
-def _commit_dir(staging: Path, final: Path) -> None:
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(staging, final)
-
-
 def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
     imageio.atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
@@ -58,20 +43,14 @@ def finetune(method: StylizationMethod, reference: Path, workdir: Path) -> dict[
     """Run ``method.prepare`` for one reference into ``workdir`` (atomically); return the cost record."""
     reference = Path(reference)
     imageio.load_pil(reference)  # fail early, naming the file, if the reference is unreadable
-    workdir = Path(workdir)
-    staging = _staging_dir(workdir)
     seed_everything(method.seed)
-    try:
+    with staged_directory(workdir) as staging:
         with measure(method.device) as cost:
             method.prepare(reference, staging)
         record = {"stage": "finetune", "reference": relpath(reference), **dataclasses.asdict(cost)}
         _write_json(staging / CONFIG_FILE, {**method.resolved_config(), "reference": relpath(reference),
                                             "environment": environment()})  # fmt: skip
         _write_json(staging / COST_FILE, record)
-        _commit_dir(staging, workdir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record
 
 
@@ -100,10 +79,8 @@ def stylize_folder(
     if not files:
         raise BenchmarkError(f"no input images in {inputs_dir}")
     imageio.check_unique_stems(files)
-    out_dir = Path(out_dir)
-    staging = _staging_dir(out_dir)
     seed_everything(method.seed)
-    try:
+    with staged_directory(out_dir) as staging:
         with measure(method.device) as cost:
             method.load(Path(reference), Path(workdir))
             for start in progress(range(0, len(files), batch_size), desc=f"stylize {method.name}"):
@@ -121,10 +98,6 @@ def stylize_folder(
                   "environment": environment()}  # fmt: skip
         _write_json(staging / CONFIG_FILE, config)
         _write_json(staging / COST_FILE, record)
-        _commit_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record
 
 

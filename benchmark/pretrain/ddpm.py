@@ -1,8 +1,9 @@
 """P2-style ADM DDPM with learned variance (improved-DDPM hybrid loss, P2 weighting), saved as ``ffhq_p2.pt``.
 
-Loss = P2-weighted ε-MSE (weight 1/(k + SNR_t)^γ, k = γ = 1 as the released FFHQ model) + L_vlb term for the
-variance: the per-timestep KL (bits/dim) between the true posterior and the model's Gaussian with a stop-gradient
-on the mean (the decoder NLL at t = 0), times T/1000 — i.e. L_simple + 0.001·L_vlb. Linear β, T = 1000, EMA.
+Loss = P2-weighted ε-MSE (weight 1/(k + SNR_t)^γ; the released FFHQ model used k = γ = 1, the smoke recipe uses
+γ = 0, i.e. plain L_simple, see docs/SMOKE_MODELS.md) + L_vlb term for the variance: the per-timestep KL
+(bits/dim) between the true posterior and the model's Gaussian with a stop-gradient on the mean (the decoder NLL
+at t = 0), times T/1000 — i.e. L_simple + 0.001·L_vlb. Linear β, T = 1000, EMA.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from osasis.networks.adm_unet import ADMUNet
 from osasis.weights import save_p2
 
 P2_K = 1.0
-P2_GAMMA = 1.0
+P2_GAMMA = 1.0  # default of hybrid_loss; the recipe passes settings.extra["p2_gamma"]
 
 
 def normal_kl(mean1: torch.Tensor, logvar1: torch.Tensor, mean2: torch.Tensor, logvar2: torch.Tensor) -> torch.Tensor:
@@ -49,7 +50,8 @@ def learned_log_variance(sched: Schedule, k: torch.Tensor, values: torch.Tensor)
     return frac * sched.coef("log_betas", k, values) + (1 - frac) * min_log
 
 
-def hybrid_loss(model: ADMUNet, x0: torch.Tensor, sched: Schedule, gen: torch.Generator) -> dict[str, torch.Tensor]:
+def hybrid_loss(model: ADMUNet, x0: torch.Tensor, sched: Schedule, gen: torch.Generator,
+                p2_gamma: float = P2_GAMMA, p2_k: float = P2_K) -> dict[str, torch.Tensor]:  # fmt: skip
     """The P2-weighted MSE and the VLB term (both averaged over the batch) for one random (t, ε) per image."""
     k = torch.randint(0, len(sched), (x0.shape[0],), generator=gen).to(x0.device)
     noise = torch.randn(x0.shape, generator=gen).to(x0.device)
@@ -57,7 +59,7 @@ def hybrid_loss(model: ADMUNet, x0: torch.Tensor, sched: Schedule, gen: torch.Ge
     out = model(x_t, sched.model_t(k))
     eps, values = out[:, :3], out[:, 3:]
     ac = sched.coef("alphas_cumprod", k, x0)
-    weight = 1.0 / (P2_K + ac / (1 - ac)) ** P2_GAMMA
+    weight = 1.0 / (p2_k + ac / (1 - ac)) ** p2_gamma
     mse = (weight * (eps - noise) ** 2).mean(dim=(1, 2, 3))
     x0_pred = predict_x0(sched, x_t, k, eps.detach(), clip=False)
     c1, c2 = sched.coef("posterior_mean_coef1", k, x_t), sched.coef("posterior_mean_coef2", k, x_t)
@@ -78,11 +80,12 @@ def train_p2(config: ADMConfig, data: torch.Tensor, settings: TrainSettings, dev
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
     gen = torch.Generator().manual_seed(settings.seed + 1)
     sched = full_schedule()
+    gamma, k = float(settings.extra.get("p2_gamma", P2_GAMMA)), float(settings.extra.get("p2_k", P2_K))
 
     def step(i: int) -> dict[str, float]:
         warmup_lr(opt, settings.lr, i, settings.warmup)
         x0 = data[batch_indices(len(data), settings.batch_size, gen)].to(device)
-        terms = hybrid_loss(model, x0, sched, gen)
+        terms = hybrid_loss(model, x0, sched, gen, gamma, k)
         loss = terms["mse"] + terms["vb"]
         opt.zero_grad(set_to_none=True)
         loss.backward()

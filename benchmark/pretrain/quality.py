@@ -63,6 +63,10 @@ def save_grid(rows: list[torch.Tensor], path: Path, pad: int = 2) -> Path:
     return save_png(canvas, path)
 
 
+def rows_of(x: torch.Tensor, per_row: int = 8) -> list[torch.Tensor]:
+    return [x[i:i + per_row] for i in range(0, len(x) - per_row + 1, per_row)]
+
+
 # ----------------------------------------------------------------------------------------------- DiffAE
 @torch.no_grad()
 def diffae_reconstructions(model: Any, x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,7 +98,7 @@ def measure_diffae(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vg
         res[name] = {"recon_inversion_lpips_alex": summary(lpips_pairs(alex, inv, x)),
                      "recon_stochastic_lpips_alex": summary(lpips_pairs(alex, sto, x))}  # fmt: skip
         if name == "trained":
-            save_grid([x[:8], inv[:8], sto[:8], x[8:16], inv[8:16], sto[8:16]], images / "diffae_recon.png")
+            save_grid([r[i:i + 8] for i in range(0, len(x), 8) for r in (x, inv, sto)], images / "diffae_recon.png")
     latent_file = out / "diffae_smoke64_autoenc_latent.ckpt"
     if latent_file.is_file():
         stats = load_latent_stats(out / "diffae_smoke64_latent.pkl")
@@ -106,7 +110,7 @@ def measure_diffae(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vg
             samples = sample_images(model, z, steps=STEPS, generator=gen)
             res[name]["samples_nn_lpips_vgg"] = summary(nearest_lpips(vgg, samples, heldout))
             if name == "trained":
-                save_grid([samples[i:i + 8] for i in range(0, 32, 8)], images / "diffae_samples.png")
+                save_grid(rows_of(samples), images / "diffae_samples.png")
                 res["latent_z_stats"] = {"sampled_z_norm_mean": round(stats.normalize(z).norm(dim=1).mean().item(), 3),
                                          "expected_norm": round(z.shape[1] ** 0.5, 3)}  # fmt: skip
     return res
@@ -167,7 +171,7 @@ def measure_stylegan2(out: Path, images: Path, heldout: torch.Tensor, vgg: Any, 
             samples = g.sample(z)
         res[name] = {"samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout))}
         if name == "trained":
-            save_grid([samples[i:i + 8] for i in range(0, 32, 8)], images / "stylegan2_samples.png")
+            save_grid(rows_of(samples), images / "stylegan2_samples.png")
     return res
 
 

@@ -42,8 +42,9 @@ FILES = {
 RECIPES: dict[str, TrainSettings] = {
     "diffae": TrainSettings(steps=2400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
-    "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
-    "stylegan2": TrainSettings(steps=2000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
+    "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100,
+                        extra={"p2_gamma": 0.0, "p2_k": 1.0}),
+    "stylegan2": TrainSettings(steps=3000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
@@ -92,7 +93,8 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
     s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
     dev = args.device
     start = time.time()
-    info: dict[str, Any] = {"settings": s.to_dict(), "device": dev, "threads": torch.get_num_threads()}
+    info: dict[str, Any] = {"settings": s.to_dict(), "device": dev, "threads": torch.get_num_threads(),
+                            "command": args.command}
     if name == "diffae":
         model, ema, res = diffae.train_diffae(C.DIFFAE_SMOKE, data, s, dev)
         diffae.save_autoenc(out / FILES[name][0], model, ema, res.steps_done)
@@ -109,7 +111,8 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
         model, ema, res = ddpm.train_p2(C.P2_SMOKE, data, s, dev)
         ddpm.save(out / FILES[name][0], ema)
         info.update(config=config_to_dict(C.P2_SMOKE), params=count_params(ema),
-                    loss={"p2_k": ddpm.P2_K, "p2_gamma": ddpm.P2_GAMMA, "vlb_weight": "T/1000 (= 0.001 L_vlb)"})
+                    loss={"mse_weight": "1/(p2_k + SNR)^p2_gamma (settings.extra)",
+                          "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
     else:
         g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev)
         stylegan2.save(out / FILES[name][0], g, g_ema, d, stylegan2.latent_average(g_ema, seed=args.seed))
@@ -138,8 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=DATA["n"], help="training faces (train split)")
     parser.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None,
                         help="measure quality and draw grids (default: with --all)")  # fmt: skip
+    parser.add_argument("--manifest", action=argparse.BooleanOptionalAction, default=True,
+                        help="rewrite data/assets/smoke.yaml with the new checksums (--out must be in the repository)")
     parser.add_argument("--images", type=Path, default=Path("docs/images"), help="where the sample grids go")
     args = parser.parse_args(argv)
+    args.command = "python -m benchmark.pretrain " + " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
     names = list(MODELS) if args.all else [m for m in MODELS if m in args.models]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -147,10 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         data_info = {**DATA, "n": args.n_train}
         data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
         update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
-        command = "python -m benchmark.pretrain " + " ".join(sys.argv[1:] if argv is None else argv)
-        update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count(), "command": command})
+        update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count()})
         for name in names:
             train_one(name, args.out, args, data)
+        if args.manifest:
+            from benchmark.pretrain.manifest import write_manifest
+
+            try:
+                log(f"manifest: {write_manifest(args.out)}")
+            except ValueError as err:
+                log(f"manifest not written: {err}")
     if args.quality if args.quality is not None else args.all:
         from benchmark.pretrain.quality import measure_all
 

@@ -38,16 +38,26 @@ def pca_reconstructor(train_dir: Path, resolution: int, n_components: int = 32) 
 
 
 def diffae_reconstructor(config: dict[str, Any], resolution: int, device: str) -> tuple[Reconstructor, str]:
-    """DiffAE stochastic reconstruction (encode z_sem, decode from fresh noise) with the profile's weights."""
-    from osasis.api import load_diffae_for_profile, stochastic_reconstruction
+    """DiffAE stochastic reconstruction: z_sem = Enc(x), x_T from each image's generator, DDIM decode."""
+    from benchmark.assets import resolve
+    from benchmark.splits.density import noise_like
+    from osasis.api import encode, sample_images
+    from osasis.weights import load_diffae
 
-    autoencoder = load_diffae_for_profile(config, device=device)
+    path = resolve(config["diffae_asset"], config.get("diffae_path"))
+    model_config = config.get("diffae_config", "diffae_ffhq256")
+    model = load_diffae(path, config=model_config, device=device).eval()
+    size = model.config.image_size
     steps = int(config.get("steps", 20))
 
     def reconstruct(x: torch.Tensor, generators: Sequence[torch.Generator]) -> torch.Tensor:
-        return stochastic_reconstruction(autoencoder, x, generators, steps=steps)
+        x_model = imageio.resize(x, size).to(device) * 2 - 1
+        z_sem = encode(model, x_model)
+        x_T = noise_like((model.config.in_channels, size, size), generators, device)
+        decoded = sample_images(model, z_sem, steps=steps, x_T=x_T)
+        return imageio.resize(((decoded + 1) / 2).clamp(0, 1).cpu(), tuple(x.shape[-2:])).to(x.device)
 
-    return reconstruct, f"diffae stochastic reconstruction ({autoencoder.describe()}, DDIM {steps} steps)"
+    return reconstruct, f"diffae stochastic reconstruction ({path.name}, {model_config}, EMA, DDIM {steps} steps)"
 
 
 def make_reconstructor(config: dict[str, Any], train_dir: Path | None, resolution: int,

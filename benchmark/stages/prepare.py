@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from benchmark import imageio
+from benchmark.atomic import staged_directory
 from benchmark.errors import ConfigError
 from benchmark.stages.common import RunSettings, settings
 
@@ -130,10 +129,7 @@ def run_prepare(params_path: Path | None, out: Path, split_file: Path | None = N
     profile = run.params["profile"]
     out = Path(out)
     split_file = Path(split_file or f"data/splits/{profile}_density.json")
-    staging = out.parent / f".{out.name}.stage-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_directory(out) as staging:
         builders = {"smoke": _prepare_smoke, "paper": _prepare_paper}
         if profile not in builders:
             raise ConfigError(f"unknown profile {profile!r}; choose from {sorted(builders)}")
@@ -144,9 +140,3 @@ def run_prepare(params_path: Path | None, out: Path, split_file: Path | None = N
             raise ConfigError(f"params 'references' lists {missing}, which prepare did not produce; "
                               f"available: {sorted(names)}")  # fmt: skip
         imageio.atomic_write_text(staging / "references.json", json.dumps(index, indent=2, sort_keys=True) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from pathlib import Path
 
+from benchmark.atomic import staged_directory
 from benchmark.methods import runner
 from benchmark.stages.common import batch_size_for, build_method, settings
 
@@ -19,19 +18,9 @@ def run_stylize(method: str, reference: Path, workdir: Path, inputs: list[Path],
     """Stylize each folder in ``inputs`` into ``out/<folder name>``; ``out`` appears only when all succeed."""
     run = settings(params_path, device, seed)
     instance = build_method(run, method)
-    out = Path(out)
-    staging = out.parent / f".{out.name}.stage-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_directory(out) as staging:
         for folder in inputs:
             record = runner.stylize_folder(instance, reference, workdir, Path(folder), staging / Path(folder).name,
                                            batch_size_for(run, method, batch_size))  # fmt: skip
             log.info("stylize %s %s: %d images, %.2f s/image", method, Path(folder).name, record["n_images"],
                      record["seconds_per_image"])  # fmt: skip
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from benchmark import imageio
+from benchmark.atomic import staged_directory
 from benchmark.errors import BenchmarkError
 from benchmark.methods import runner
 from benchmark.progress import progress
@@ -37,13 +36,9 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
     files = imageio.validate_folder(inputs)
     if not files:
         raise BenchmarkError(f"no input images in {inputs}")
-    out = Path(out)
-    staging = out.parent / f".{out.name}.edit-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     size = batch_size or batch_size_for(run, method)
     record: dict[str, Any] = {"source": source, "target": target, "reference": str(reference), "batches": []}
-    try:
+    with staged_directory(out) as staging:
         instance.load(Path(reference), Path(workdir))
         for start in progress(range(0, len(files), size), desc="osasis edit"):
             chunk = files[start : start + size]
@@ -55,10 +50,4 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
             record["batches"].append({"names": names, "losses": instance.last_edit_losses})
         record["config"] = instance.resolved_config()
         imageio.atomic_write_text(staging / "edit.json", json.dumps(record, indent=2, default=str) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return record

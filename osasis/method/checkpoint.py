@@ -62,7 +62,7 @@ def save_style_model(path: str | Path, model_b: DiffAEAutoencoder, spn: SPN | No
     return atomic_save(ckpt, path)
 
 
-def load_style_model(path: str | Path, diffae_config: str, spn_config: str,
+def load_style_model(path: str | Path, diffae_config: Any, spn_config: Any,
                      device: torch.device) -> tuple[DiffAEAutoencoder, SPN | None]:  # fmt: skip
     """ε^B and SPN (fp32, eval, frozen) from an official-layout file (ours or a released one)."""
     model_b, spn = load_osasis(path, diffae_config, spn_config, device=device)

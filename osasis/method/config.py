@@ -69,6 +69,7 @@ class OSASISConfig:
     schedule: str = "official"  # official | consistent (see osasis.diffusion.structural)
     precision: str = "auto"  # auto: fp16 autocast on CUDA (official), fp32 on CPU
     # ---- text-driven editing (our choices; no official values exist)
+    edit_embedder: str | None = None  # None: ``embedder`` if it is a CLIP one, else clip-vit-b32
     edit_steps: int = 50
     edit_lr: float = 0.01
     edit_reg: float = 0.1
@@ -82,6 +83,7 @@ class OSASISConfig:
             "mix": (self.mix, ("default", "reversed")),
             "schedule": (self.schedule, ("official", "consistent")),
             "precision": (self.precision, PRECISIONS),
+            "edit_embedder": (self.edit_embedder, (None, "clip-vit-b32", "clip-vit-b32-random")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

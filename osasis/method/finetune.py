@@ -63,7 +63,7 @@ class TrainSettings:
     checkpoint_every: int = 10
     sample_every: int = 50
     seed: int = 0
-    spn_config: str = "spn_default"
+    spn_config: Any = "spn_default"  # a name or an SPNConfig
 
 
 @dataclass

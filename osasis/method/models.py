@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from benchmark import assets
+from benchmark.errors import ConfigError
 from osasis.configs import get_config
 from osasis.method.config import OSASISConfig
 from osasis.networks.adm_unet import ADMUNet
@@ -21,6 +24,18 @@ def resolve(asset: str, path: str | None) -> Path:
     return assets.resolve(asset, path)
 
 
+def named_config(name: str) -> Any:
+    """A named osasis config (``diffae_ffhq256``...) or ``module:ATTR`` (e.g. the smoke models'
+    ``benchmark.pretrain.configs:DIFFAE_SMOKE``)."""
+    if ":" not in name:
+        return get_config(name)
+    module, _, attr = name.partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"osasis: cannot resolve model config {name!r}: {exc}") from exc
+
+
 def precision_for(cfg: OSASISConfig, device: torch.device) -> str:
     """``auto``: fp16 autocast on CUDA (the official ``conf.fp16``), fp32 elsewhere."""
     if cfg.precision == "auto":
@@ -30,7 +45,7 @@ def precision_for(cfg: OSASISConfig, device: torch.device) -> str:
 
 @lru_cache(maxsize=4)
 def _diffae(path: str, mtime_ns: int, config: str) -> DiffAEAutoencoder:
-    return load_diffae(path, config).requires_grad_(False)
+    return load_diffae(path, named_config(config)).requires_grad_(False)
 
 
 def model_a(cfg: OSASISConfig, device: torch.device) -> DiffAEAutoencoder:
@@ -39,9 +54,10 @@ def model_a(cfg: OSASISConfig, device: torch.device) -> DiffAEAutoencoder:
     return _diffae(str(path), path.stat().st_mtime_ns, cfg.diffae_config).to(device).eval()
 
 
+
 def latent_net(cfg: OSASISConfig, device: torch.device) -> MLPSkipNet:
     """The frozen latent DPM (from the ``*_autoenc_latent`` checkpoint)."""
-    net = load_latent_net(resolve(cfg.latent, cfg.latent_path), cfg.latent_config)
+    net = load_latent_net(resolve(cfg.latent, cfg.latent_path), named_config(cfg.latent_config))
     return net.requires_grad_(False).to(device).eval()
 
 
@@ -51,9 +67,9 @@ def latent_stats(cfg: OSASISConfig) -> LatentStats:
 
 def p2_model(cfg: OSASISConfig, device: torch.device) -> ADMUNet:
     """The frozen P2-weighting DDPM used for the style pair."""
-    return load_p2(resolve(cfg.p2, cfg.p2_path), cfg.p2_config).requires_grad_(False).to(device).eval()
+    return load_p2(resolve(cfg.p2, cfg.p2_path), named_config(cfg.p2_config)).requires_grad_(False).to(device).eval()
 
 
 def model_resolution(cfg: OSASISConfig) -> int:
     """The DiffAE image size (inputs are resized to it and outputs back to the benchmark resolution)."""
-    return int(get_config(cfg.diffae_config).image_size)
+    return int(named_config(cfg.diffae_config).image_size)

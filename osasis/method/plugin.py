@@ -20,7 +20,6 @@ import torch
 from benchmark import assets, imageio
 from benchmark.methods.base import StylizationMethod
 from benchmark.metrics.lpips import get_lpips
-from osasis.configs import get_config
 from osasis.method import models
 from osasis.method.checkpoint import MODEL_FILE, load_style_model, save_style_model
 from osasis.method.config import OSASISConfig
@@ -36,8 +35,8 @@ INFO_FILE = "osasis_finetune.json"
 PRETRAINED_FILE = "osasis_pretrained.json"
 #: Config fields that do not change the fine-tuned weights (left out of the resume key).
 INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "infer_grids", "mix", "mix_levels", "save_half",
-                  "checkpoint_every", "sample_every", "state_dir", "keep_train_state", "edit_steps", "edit_lr",
-                  "edit_reg", "edit_decode_steps")  # fmt: skip
+                  "checkpoint_every", "sample_every", "state_dir", "keep_train_state", "edit_embedder", "edit_steps",
+                  "edit_lr", "edit_reg", "edit_decode_steps")  # fmt: skip
 
 
 class OSASIS(StylizationMethod):
@@ -93,20 +92,20 @@ class OSASIS(StylizationMethod):
             spn_weight=cfg.effective_spn_weight, style_spn_weight=cfg.effective_style_spn_weight,
             use_spn=cfg.use_spn, style_code=cfg.style_branch_code, dropout=cfg.dropout_during_finetune,
             precision=self.precision, checkpoint_every=cfg.checkpoint_every, sample_every=cfg.sample_every,
-            seed=self.seed, spn_config=cfg.spn_config,
+            seed=self.seed, spn_config=models.named_config(cfg.spn_config),
         )  # fmt: skip
 
     def infer_settings(self) -> InferSettings:
         cfg = self.config
         return InferSettings(t0=cfg.t0, grids=tuple(cfg.infer_grids), schedule=cfg.schedule,
                              spn_weight=cfg.effective_spn_weight,
-                             mix=mix_spec(get_config(cfg.diffae_config), cfg.mix, cfg.mix_levels),
+                             mix=mix_spec(models.named_config(cfg.diffae_config), cfg.mix, cfg.mix_levels),
                              precision=self.precision)  # fmt: skip
 
     def photoreal(self, reference: Path) -> tuple[torch.Tensor, Path]:
         """I_A^style at the model resolution ([-1, 1]) and its cache file (computed once per reference/model)."""
         cfg = self.config
-        p2_cfg = get_config(cfg.p2_config)
+        p2_cfg = models.named_config(cfg.p2_config)
         settings = StylePairSettings(cfg.style_pair_respacing, cfg.style_pair_t_start_ratio, cfg.style_pair_n,
                                      self.seed, p2_cfg.image_size)  # fmt: skip
         score = get_lpips("vgg", self.device) if cfg.style_pair_n > 1 else None
@@ -176,7 +175,8 @@ class OSASIS(StylizationMethod):
         cfg, workdir = self.config, Path(workdir)
         marker = workdir / PRETRAINED_FILE
         path = Path(json.loads(marker.read_text())["path"]) if marker.is_file() else workdir / MODEL_FILE
-        self._model_b, spn = load_style_model(path, cfg.diffae_config, cfg.spn_config, self.device)
+        self._model_b, spn = load_style_model(path, models.named_config(cfg.diffae_config),
+                                              models.named_config(cfg.spn_config), self.device)  # fmt: skip
         self._spn = spn if cfg.use_spn else None
         model_a = models.model_a(cfg, self.device)
         self._style_b = self._reference(Path(reference))
@@ -196,7 +196,8 @@ class OSASIS(StylizationMethod):
     def edit(self, images: torch.Tensor, names: Sequence[str], source: str, target: str) -> torch.Tensor:
         """Text-driven edit + stylization of ``images`` ([0, 1]); needs a CLIP embedder with a text tower."""
         cfg = self.config
-        embedder = self._embedder(cfg.embedder if cfg.embedder.startswith("clip") else "clip-vit-b32")  # fail fast
+        name = cfg.edit_embedder or (cfg.embedder if cfg.embedder.startswith("clip") else "clip-vit-b32")
+        embedder = self._embedder(name)  # fails fast (AssetError) without CLIP weights
         self._require_loaded()
         model_a = models.model_a(cfg, self.device)
         x = self._to_model(images)

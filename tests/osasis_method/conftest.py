@@ -63,3 +63,12 @@ def tiny_config(files: dict[str, str], tmp: Path, **overrides: object) -> dict[s
 @pytest.fixture(scope="session")
 def tiny_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return write_tiny_models(tmp_path_factory.mktemp("osasis_tiny_models"))
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    """One intra-op thread: on the shared 2-core machine, 2 threads under contention are ~10x slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -40,3 +40,28 @@ def test_edit_without_clip_weights_is_a_clear_error(tiny_files: dict[str, str], 
     vgg = get_embedder("vgg16-imagenet", device=CPU)
     with pytest.raises(AssetError, match="text tower"):
         vgg.embed_text(["a photo"])
+
+
+def test_edit_images_api_and_cli_parser(tiny_files: dict[str, str], tmp_path: Path) -> None:
+    import yaml
+
+    from benchmark.cli import build_parser
+    from benchmark.testing import make_test_images
+    from osasis.method.api import edit_images
+
+    cfg = tiny_config(tiny_files, tmp_path, edit_embedder="clip-vit-b32-random", edit_steps=1, edit_decode_steps=1)
+    params = {"profile": "t", "seed": 0, "device": "cpu", "resolution": 32, "methods": ["osasis"], "references": [],
+              "splits": [], "method_cfg": {"osasis": cfg}}  # fmt: skip
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    inputs = tmp_path / "inputs"
+    make_test_images(inputs, n=2)
+    ref = make_test_images(tmp_path / "ref", n=1, size=48, seed=7)[0]
+    method = runner.build("osasis", params["method_cfg"]["osasis"], "cpu", 0, 32)
+    runner.finetune(method, ref, tmp_path / "work")
+    record = edit_images(tmp_path / "work", ref, inputs, tmp_path / "edited", "a photo", "a sketch",
+                         params_path=tmp_path / "params.yaml")  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "edited").iterdir()) == ["edit.json", "img_00a.png", "img_01b.png"]
+    assert len(record["batches"][0]["losses"]) == 1
+    args = build_parser().parse_args(["edit", "--workdir", "w", "--reference", "r.png", "--inputs", "i", "--out", "o",
+                                      "--target", "a sketch"])  # fmt: skip
+    assert args.func.__name__ == "_cmd_edit" and args.source == "a photo of a face"

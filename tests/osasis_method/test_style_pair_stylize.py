@@ -11,6 +11,7 @@ from conftest import randomize, tiny_config
 from benchmark.methods import runner
 from benchmark.testing import make_test_images
 from osasis.api import encode, invert, reverse
+from osasis.configs import get_config
 from osasis.method import models, plugin
 from osasis.method.checkpoint import MODEL_FILE, load_style_model, save_style_model
 from osasis.method.stylize import InferSettings, mix_spec, stylize_batch
@@ -47,7 +48,7 @@ def _perturbed_copy(files: dict[str, str]):
 
 def test_checkpoint_layout_half_and_pretrained(tiny_files: dict[str, str], tmp_path: Path) -> None:
     _, b = _perturbed_copy(tiny_files)
-    spn = SPN(plugin.get_config("spn_tiny"))
+    spn = SPN(get_config("spn_tiny"))
     path = save_style_model(tmp_path / MODEL_FILE, b, spn, iteration=7, half=True)
     ckpt = torch.load(path, weights_only=True)
     assert set(ckpt) == {"iter", "diffae_B", "model_map", "optim_diffae_B", "optim_map"} and ckpt["iter"] == 7
@@ -68,7 +69,7 @@ def test_checkpoint_layout_half_and_pretrained(tiny_files: dict[str, str], tmp_p
 
 def test_mix_with_own_code_and_no_spn_is_plain_reconstruction(tiny_files: dict[str, str]) -> None:
     a, b = _perturbed_copy(tiny_files)
-    spn = SPN(plugin.get_config("spn_tiny")).eval()
+    spn = SPN(get_config("spn_tiny")).eval()
     x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(2)) * 2 - 1
     s = InferSettings(grids=(4, 4), spn_weight=0.0, mix=mix_spec(a.config))
     with torch.no_grad():
