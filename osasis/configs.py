@@ -6,6 +6,7 @@ used by the unit tests; the ``smoke64`` pair is small enough to train on a CPU i
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -136,9 +137,16 @@ def config_names() -> list[str]:
 
 
 def get_config(name: str | Any) -> Any:
-    """A named configuration (config objects are passed through unchanged)."""
+    """A named configuration, or ``module:ATTR`` for a config object defined elsewhere (e.g. the smoke models'
+    ``benchmark.pretrain.configs:DIFFAE_SMOKE``); config objects are passed through unchanged."""
     if not isinstance(name, str):
         return name
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"cannot resolve osasis config {name!r}: {exc}") from exc
     if name not in _CONFIGS:
         raise ConfigError(f"unknown osasis config '{name}'; known: {', '.join(config_names())}")
     return _CONFIGS[name]

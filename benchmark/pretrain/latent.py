@@ -32,7 +32,7 @@ def latent_schedule() -> Schedule:
 def encode_all(model: DiffAEAutoencoder, data: torch.Tensor, batch: int = 100, device: str = "cpu") -> torch.Tensor:
     """z_sem of every image (N, C), float32 on the CPU."""
     model = model.to(device).eval()
-    return torch.cat([model.encode(data[i:i + batch].to(device)).float().cpu() for i in range(0, len(data), batch)])
+    return torch.cat([model.encode(data[i : i + batch].to(device)).float().cpu() for i in range(0, len(data), batch)])
 
 
 def stats_of(conds: torch.Tensor) -> LatentStats:

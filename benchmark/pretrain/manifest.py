@@ -14,29 +14,34 @@ LICENSE = "MIT (trained by the project on procedural data)"
 #: asset name -> (file name, users, description)
 ENTRIES: dict[str, tuple[str, list[str], str]] = {
     "smoke_diffae_autoenc": (
-        "diffae_smoke64_autoenc.ckpt", ["osasis/weights.py", "benchmark/pretrain/quality.py"],
+        "diffae_smoke64_autoenc.ckpt",
+        ["osasis/weights.py", "benchmark/pretrain/quality.py"],
         "Tiny DiffAE autoencoder (64 px, benchmark.pretrain.configs.DIFFAE_SMOKE) in the official "
         "ffhq256_autoenc/last.ckpt layout: state_dict with model.* (raw) and ema_model.* (EMA, used) UNet + "
         "semantic encoder, x_T; fp16 storage. Load with osasis.load_diffae(path, DIFFAE_SMOKE).",
     ),
     "smoke_diffae_latent_stats": (
-        "diffae_smoke64_latent.pkl", ["osasis/weights.py"],
+        "diffae_smoke64_latent.pkl",
+        ["osasis/weights.py"],
         "z_sem statistics of the smoke training faces in the official latent.pkl layout {conds, conds_mean, "
         "conds_std} (128-d). Load with osasis.load_latent_stats(path).",
     ),
     "smoke_diffae_autoenc_latent": (
-        "diffae_smoke64_autoenc_latent.ckpt", ["osasis/weights.py", "benchmark/pretrain/quality.py"],
+        "diffae_smoke64_autoenc_latent.ckpt",
+        ["osasis/weights.py", "benchmark/pretrain/quality.py"],
         "Tiny DiffAE with latent DPM (DIFFAE_LATENT_SMOKE) in the official ffhq256_autoenc_latent/last.ckpt layout: "
         "autoencoder + latent_net.* (MLP skip-net) + conds_mean/conds_std; model.* and ema_model.* hold the same "
         "EMA weights (one shared storage); fp16 storage. Load with osasis.load_diffae / load_latent_net.",
     ),
     "smoke_p2": (
-        "p2_smoke64.pt", ["osasis/weights.py", "benchmark/pretrain/quality.py"],
+        "p2_smoke64.pt",
+        ["osasis/weights.py", "benchmark/pretrain/quality.py"],
         "Tiny P2-style ADM DDPM with learned variance (P2_SMOKE) in the ffhq_p2.pt layout (plain EMA state dict); "
         "fp16 storage. Load with osasis.load_p2(path, P2_SMOKE).",
     ),
     "smoke_stylegan2": (
-        "stylegan2_smoke64.pt", ["baselines/jojogan/method.py", "baselines/stylegan2/checkpoint.py"],
+        "stylegan2_smoke64.pt",
+        ["baselines/jojogan/method.py", "baselines/stylegan2/checkpoint.py"],
         "Tiny StyleGAN2 (64 px, STYLEGAN2_SMOKE) in the rosinality layout {g, g_ema, d, latent_avg}; fp16 storage "
         "(latent_avg fp32). load_generator/load_discriminator infer the architecture from the shapes.",
     ),

@@ -33,7 +33,7 @@ STYLES = ("posterize-ink", "pencil-sketch", "watercolor", "palette-swap")
 def lpips_pairs(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 32) -> torch.Tensor:
     """LPIPS between matching images (N,), inputs in [-1, 1] (clamped)."""
     x, y = x.clamp(-1, 1), y.clamp(-1, 1)
-    return torch.cat([net(x[i:i + batch], y[i:i + batch]) for i in range(0, len(x), batch)])
+    return torch.cat([net(x[i : i + batch], y[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()
@@ -59,12 +59,12 @@ def save_grid(rows: list[torch.Tensor], path: Path, pad: int = 2) -> Path:
     for r, row in enumerate(rows):
         for i, img in enumerate(row):
             y, x = pad + r * (h + pad), pad + i * (w + pad)
-            canvas[:, y:y + h, x:x + w] = (img.clamp(-1, 1) + 1) / 2
+            canvas[:, y : y + h, x : x + w] = (img.clamp(-1, 1) + 1) / 2
     return save_png(canvas, path)
 
 
 def rows_of(x: torch.Tensor, per_row: int = 8) -> list[torch.Tensor]:
-    return [x[i:i + per_row] for i in range(0, len(x) - per_row + 1, per_row)]
+    return [x[i : i + per_row] for i in range(0, len(x) - per_row + 1, per_row)]
 
 
 # ----------------------------------------------------------------------------------------------- DiffAE
@@ -98,7 +98,7 @@ def measure_diffae(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vg
         res[name] = {"recon_inversion_lpips_alex": summary(lpips_pairs(alex, inv, x)),
                      "recon_stochastic_lpips_alex": summary(lpips_pairs(alex, sto, x))}  # fmt: skip
         if name == "trained":
-            save_grid([r[i:i + 8] for i in range(0, len(x), 8) for r in (x, inv, sto)], images / "diffae_recon.png")
+            save_grid([r[i : i + 8] for i in range(0, len(x), 8) for r in (x, inv, sto)], images / "diffae_recon.png")
     latent_file = out / "diffae_smoke64_autoenc_latent.ckpt"
     if latent_file.is_file():
         stats = load_latent_stats(out / "diffae_smoke64_latent.pkl")

@@ -44,7 +44,7 @@ RECIPES: dict[str, TrainSettings] = {
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
     "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100,
                         extra={"p2_gamma": 0.0, "p2_k": 1.0}),
-    "stylegan2": TrainSettings(steps=3000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
+    "stylegan2": TrainSettings(steps=2000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
@@ -93,8 +93,12 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
     s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
     dev = args.device
     start = time.time()
-    info: dict[str, Any] = {"settings": s.to_dict(), "device": dev, "threads": torch.get_num_threads(),
-                            "command": args.command}
+    info: dict[str, Any] = {
+        "settings": s.to_dict(),
+        "device": dev,
+        "threads": torch.get_num_threads(),
+        "command": args.command,
+    }
     if name == "diffae":
         model, ema, res = diffae.train_diffae(C.DIFFAE_SMOKE, data, s, dev)
         diffae.save_autoenc(out / FILES[name][0], model, ema, res.steps_done)
@@ -141,8 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=DATA["n"], help="training faces (train split)")
     parser.add_argument("--quality", action=argparse.BooleanOptionalAction, default=None,
                         help="measure quality and draw grids (default: with --all)")  # fmt: skip
-    parser.add_argument("--manifest", action=argparse.BooleanOptionalAction, default=True,
-                        help="rewrite data/assets/smoke.yaml with the new checksums (--out must be in the repository)")
+    parser.add_argument(
+        "--manifest",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rewrite data/assets/smoke.yaml with the new checksums (--out must be in the repository)",
+    )
     parser.add_argument("--images", type=Path, default=Path("docs/images"), help="where the sample grids go")
     args = parser.parse_args(argv)
     args.command = "python -m benchmark.pretrain " + " ".join(sys.argv[1:] if argv is None else argv)

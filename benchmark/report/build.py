@@ -20,6 +20,7 @@ from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
 from benchmark.leaderboard.submit import collect_submissions
 from benchmark.params import load_params
+from benchmark.report.agreement import agreement, agreement_table
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
@@ -131,6 +132,10 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     pub_table = published_table1(pub)
     write_table(pub_table, tables_dir / "published_table1")
     board, rule = leaderboard(summary, tidy, costs, params, tables_dir, seed)
+    truth_metric = (cfg.get("agreement") or {}).get("ground_truth", "gt-lpips-vgg")
+    agree = agreement(tidy, truth_metric)
+    agree_table = agreement_table(agree, truth_metric)
+    write_table(agree_table, tables_dir / "metric_agreement", agree)
 
     layout = Layout.from_params(params)
     grid = qualitative_grid(params, layout, out_dir)
@@ -148,6 +153,7 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
         Section("leaderboard", "Leaderboard", [(f"leaderboard-{i}", b) for i, b in enumerate(board)], intro=rule),
         Section("figures", "Figures", figures=figures),
         Section("extended", "Extended results", [("table1_extended", t["table1_extended"])]),
+        Section("agreement", "Metric agreement with ground truth", [("metric_agreement", agree_table)]),
         Section("published", "Published numbers", [("published_table1", pub_table)]),
     ]  # fmt: skip
     page = render_page(f"osasis-bench report ({profile} profile)", banner, sections, out_dir)

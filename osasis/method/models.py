@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import torch
 
 from benchmark import assets
-from benchmark.errors import ConfigError
 from osasis.configs import get_config
 from osasis.method.config import OSASISConfig
 from osasis.networks.adm_unet import ADMUNet
@@ -27,13 +25,7 @@ def resolve(asset: str, path: str | None) -> Path:
 def named_config(name: str) -> Any:
     """A named osasis config (``diffae_ffhq256``...) or ``module:ATTR`` (e.g. the smoke models'
     ``benchmark.pretrain.configs:DIFFAE_SMOKE``)."""
-    if ":" not in name:
-        return get_config(name)
-    module, _, attr = name.partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"osasis: cannot resolve model config {name!r}: {exc}") from exc
+    return get_config(name)
 
 
 def precision_for(cfg: OSASISConfig, device: torch.device) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_config
+from osasis_method_helpers import tiny_config
 
 from benchmark.errors import AssetError
 from benchmark.methods import runner

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import tiny_config
+from osasis_method_helpers import tiny_config
 
 from benchmark.testing import MethodContract
 

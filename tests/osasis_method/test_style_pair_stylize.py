@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import randomize, tiny_config
+from osasis_method_helpers import randomize, tiny_config
 
 from benchmark.methods import runner
 from benchmark.testing import make_test_images

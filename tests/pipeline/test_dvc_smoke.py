@@ -22,7 +22,9 @@ pytestmark = pytest.mark.pipeline
 TINY = {
     "prepare": {"world": {"n_train": 48, "n_pool": 24, "n_heldout": 4},
                 "density": {"k": 4, "n_components": 16, "batch_size": 12}},
-    "evaluate": {"metrics": ["lpips-alex", "ssim"], "ground_truth_metrics": ["gt-lpips-vgg"]},
+    "evaluate": {"metrics": ["lpips-alex", "ssim", "id-dlib-resnet"], "ground_truth_metrics": ["gt-lpips-vgg"]},
+    "method_cfg": {"osasis": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
+                   "jojogan": {"iterations": 4, "projector_steps": 4}},
 }  # fmt: skip
 
 
@@ -47,9 +49,7 @@ def _copy_repo(dest: Path) -> None:
 
 def _tiny_params(smoke: dict) -> dict:
     params = _deep_update(yaml.safe_load(yaml.safe_dump(smoke)), TINY)
-    params["methods"] = [m for m in smoke["methods"] if m == "color-stats-transfer"] + [
-        m for m in smoke.get("pipeline_test_methods", []) if m != "color-stats-transfer"
-    ]
+    params["prepare"]["density"]["steps"] = 5
     params["references"] = smoke["references"][:1] + [r for r in smoke["references"] if "astronaut" in r][:1]
     params["report"]["grid"]["references"] = params["references"][:1]
     params["report"]["main_metrics"] = ["lpips-alex", "ssim"]

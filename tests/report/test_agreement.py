@@ -1,0 +1,36 @@
+"""Metric-agreement section: Spearman correlation with the ground-truth metric, oriented by direction."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from benchmark.report.agreement import agreement, agreement_table
+
+
+def _tidy() -> pd.DataFrame:
+    rows = []
+    for ref in ("r1", "r2"):
+        for m, truth in zip(("a", "b", "c", "d"), (0.1, 0.2, 0.3, 0.4)):
+            base = {"method": m, "reference": ref, "split": "low_density"}
+            rows.append({**base, "metric": "gt-lpips-vgg", "value": truth, "direction": "lower"})
+            rows.append({**base, "metric": "same", "value": truth * 2, "direction": "lower"})
+            rows.append({**base, "metric": "flipped", "value": truth, "direction": "higher"})
+            rows.append({**base, "metric": "constant", "value": 1.0, "direction": "lower"})
+    return pd.DataFrame(rows)
+
+
+def test_agreement_orients_by_direction() -> None:
+    frame = agreement(_tidy(), "gt-lpips-vgg").set_index("metric")
+    assert math.isclose(frame.loc["same", "rho_pooled"], 1.0)
+    assert math.isclose(frame.loc["same", "rho_methods"], 1.0) and frame.loc["same", "n_groups"] == 2
+    assert math.isclose(frame.loc["flipped", "rho_pooled"], -1.0)
+    assert math.isnan(frame.loc["constant", "rho_pooled"])
+    assert "gt-lpips-vgg" not in frame.index
+
+
+def test_agreement_table_and_missing_truth() -> None:
+    table = agreement_table(agreement(_tidy(), "gt-lpips-vgg"), "gt-lpips-vgg")
+    assert "+1.00" in table.to_markdown() and "–" in table.to_markdown()
+    assert agreement(_tidy(), "gt-ssim").empty
