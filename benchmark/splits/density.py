@@ -12,7 +12,6 @@ batch size or order. (The second argument is a list of generators rather than a 
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,13 +74,9 @@ def sample_candidates(population: int | Sequence[str], n: int, seed: int, width:
 
 
 def code_version() -> str:
-    """Package version plus the repository commit, when git can tell."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(benchmark.__file__).parent).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{benchmark.__version__}+{commit}" if commit else benchmark.__version__
+    """The package version. (Not the git commit: the committed split file must not change with every commit;
+    ``dvc.lock`` pins the exact code that produced it.)"""
+    return benchmark.__version__
 
 
 def density_split(image_paths: Sequence[str | Path], reconstruct: Reconstructor, distance: Distance, k: int,
