@@ -55,6 +55,17 @@ def make_ema(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
+def training_setup(build: Callable[[], nn.Module], settings: Any, device: str
+                   ) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer, torch.Generator]:  # fmt: skip
+    """Seeded start of every trainer: the model (built after seeding), its EMA copy, AdamW and the data RNG."""
+    torch.manual_seed(settings.seed)
+    model = build().to(device).train()
+    ema = make_ema(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(settings.seed + 1)
+    return model, ema, opt, gen
+
+
 def update_ema(ema: nn.Module, model: nn.Module, decay: float, step: int | None = None) -> None:
     """ema ← d·ema + (1−d)·model, with the warm-up ``d = min(decay, (1+step)/(10+step))`` when ``step`` is given."""
     if step is not None:

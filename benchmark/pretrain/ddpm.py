@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, make_ema, run_loop, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from benchmark.pretrain.diffae import full_schedule
 from osasis.configs import ADMConfig
@@ -74,11 +74,7 @@ def hybrid_loss(model: ADMUNet, x0: torch.Tensor, sched: Schedule, gen: torch.Ge
 def train_p2(config: ADMConfig, data: torch.Tensor, settings: TrainSettings, device: str = "cpu"
              ) -> tuple[ADMUNet, ADMUNet, LoopResult]:  # fmt: skip
     """Train from scratch; returns (raw, EMA, loop result)."""
-    torch.manual_seed(settings.seed)
-    model = ADMUNet(config).to(device).train()
-    ema = make_ema(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(settings.seed + 1)
+    model, ema, opt, gen = training_setup(lambda: ADMUNet(config), settings, device)
     sched = full_schedule()
     gamma, k = float(settings.extra.get("p2_gamma", P2_GAMMA)), float(settings.extra.get("p2_k", P2_K))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, make_ema, run_loop, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from osasis.configs import DiffAEConfig
 from osasis.diffusion.schedule import T_DEFAULT, Schedule, linear_betas
@@ -36,11 +36,7 @@ def diffae_loss(model: DiffAEAutoencoder, x0: torch.Tensor, sched: Schedule, gen
 def train_diffae(config: DiffAEConfig, data: torch.Tensor, settings: TrainSettings, device: str = "cpu"
                  ) -> tuple[DiffAEAutoencoder, DiffAEAutoencoder, LoopResult]:  # fmt: skip
     """Train from scratch; returns (raw model, EMA model, loop result). ``data``: (N, 3, H, W) in [-1, 1]."""
-    torch.manual_seed(settings.seed)
-    model = DiffAEAutoencoder(config).to(device).train()
-    ema = make_ema(model)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(settings.seed + 1)
+    model, ema, opt, gen = training_setup(lambda: DiffAEAutoencoder(config), settings, device)
     sched = full_schedule()
 
     def step(i: int) -> dict[str, float]:

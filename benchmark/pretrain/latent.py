@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, make_ema, run_loop, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from osasis.api import LATENT_BETA
 from osasis.configs import DiffAEConfig, LatentNetConfig
@@ -43,11 +43,7 @@ def stats_of(conds: torch.Tensor) -> LatentStats:
 def train_latent(config: LatentNetConfig, conds: torch.Tensor, settings: TrainSettings, device: str = "cpu"
                  ) -> tuple[MLPSkipNet, MLPSkipNet, LoopResult]:  # fmt: skip
     """Train the latent DPM on ``conds`` (raw z_sem, normalised here); returns (raw, EMA, loop result)."""
-    torch.manual_seed(settings.seed)
-    net = MLPSkipNet(config).to(device).train()
-    ema = make_ema(net)
-    opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(settings.seed + 1)
+    net, ema, opt, gen = training_setup(lambda: MLPSkipNet(config), settings, device)
     sched = latent_schedule()
     z_all = stats_of(conds).normalize(conds)
 
