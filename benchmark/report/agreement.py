@@ -12,6 +12,9 @@ default) is the yardstick. For every other metric, each (method, reference, spli
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -70,3 +73,22 @@ def agreement_table(frame: pd.DataFrame, ground_truth: str, digits: int = 2) -> 
                "expected near 0.")  # fmt: skip
     return Table(f"Metric agreement with ground truth ({ground_truth})",
                  ["metric", "dir", "ρ pooled", "cells", "ρ method ranking", "groups"], rows, caption)
+
+
+def density_split_table(split_file: Path) -> Table | None:
+    """How many truly rare images (smoke ground truth) the density ranking put in the low-density split."""
+    if not Path(split_file).is_file():
+        return None
+    settings = json.loads(Path(split_file).read_text()).get("settings", {})
+    score = settings.get("rare_attribute_precision_at_k")
+    if not score:
+        return None
+    base_rate = score["n_rare"] / settings["N"] if settings.get("N") else float("nan")
+    row = [Cell(str(settings.get("N", "–"))), Cell(str(score["k"])), Cell(str(score["hits"])),
+           Cell(f"{score['precision']:.2f}"), Cell(f"{base_rate:.2f}"), Cell(f"{score['recall']:.2f}")]  # fmt: skip
+    caption = (
+        "Low-density split = the k images with the largest reconstruction distance "
+        f"({settings.get('distance')}) under {settings.get('reconstructor')}. A random pick reaches the base rate."
+    )
+    return Table("Density split vs known rare attributes (precision at k)",
+                 ["candidates", "k", "rare in split", "precision@k", "base rate", "recall"], [row], caption)

@@ -20,7 +20,7 @@ from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
 from benchmark.leaderboard.submit import collect_submissions
 from benchmark.params import load_params
-from benchmark.report.agreement import agreement, agreement_table
+from benchmark.report.agreement import agreement, agreement_table, density_split_table
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
@@ -136,10 +136,15 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     agree = agreement(tidy, truth_metric)
     agree_table = agreement_table(agree, truth_metric)
     write_table(agree_table, tables_dir / "metric_agreement", agree)
+    split_file = Path((cfg.get("figures") or {}).get("split_file") or f"data/splits/{profile}_density.json")
+    density_table = density_split_table(split_file)
+    ground_truth_tables = [("metric_agreement", agree_table)]
+    if density_table is not None:
+        write_table(density_table, tables_dir / "density_split_precision")
+        ground_truth_tables.append(("density_split_precision", density_table))
 
     layout = Layout.from_params(params)
     grid = qualitative_grid(params, layout, out_dir)
-    split_file = Path((cfg.get("figures") or {}).get("split_file") or f"data/splits/{profile}_density.json")
     figures = build_figures(params, layout, summary, per_image, figures_dir, split_file)
     _clean_skipped(figures, figures_dir)
     figures.append(FigureResult("qualitative_grid", "Qualitative grid (all methods)", grid))
@@ -153,7 +158,7 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
         Section("leaderboard", "Leaderboard", [(f"leaderboard-{i}", b) for i, b in enumerate(board)], intro=rule),
         Section("figures", "Figures", figures=figures),
         Section("extended", "Extended results", [("table1_extended", t["table1_extended"])]),
-        Section("agreement", "Metric agreement with ground truth", [("metric_agreement", agree_table)]),
+        Section("agreement", "Checks against ground truth", ground_truth_tables),
         Section("published", "Published numbers", [("published_table1", pub_table)]),
     ]  # fmt: skip
     page = render_page(f"osasis-bench report ({profile} profile)", banner, sections, out_dir)

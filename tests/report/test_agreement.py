@@ -34,3 +34,16 @@ def test_agreement_table_and_missing_truth() -> None:
     table = agreement_table(agreement(_tidy(), "gt-lpips-vgg"), "gt-lpips-vgg")
     assert "+1.00" in table.to_markdown() and "–" in table.to_markdown()
     assert agreement(_tidy(), "gt-ssim").empty
+
+
+def test_density_split_table(tmp_path) -> None:
+    import json
+
+    from benchmark.report.agreement import density_split_table
+
+    path = tmp_path / "split.json"
+    assert density_split_table(path) is None
+    score = {"k": 4, "hits": 2, "n_rare": 5, "precision": 0.5, "recall": 0.4}
+    path.write_text(json.dumps({"settings": {"N": 20, "rare_attribute_precision_at_k": score}}))
+    text = density_split_table(path).to_markdown()
+    assert "0.50" in text and "0.25" in text  # precision and base rate 5/20
