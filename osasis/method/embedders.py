@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import abc
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,13 +28,14 @@ CLIP_ARCH = "ViT-B-32"
 CLIP_ASSET = "clip-vit-b32-openai"
 
 
-class Embedder(nn.Module):
+class Embedder(nn.Module, abc.ABC):
     """``embed_image(x in [-1, 1]) -> (B, D)``; ``embed_text(prompts) -> (N, D)`` when it has a text tower."""
 
     has_text: bool = False
 
+    @abc.abstractmethod
     def embed_image(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Image embeddings of a batch in [-1, 1]."""
 
     def embed_text(self, prompts: list[str]) -> torch.Tensor:
         raise AssetError("this embedder has no text tower: text-driven editing needs CLIP ViT-B/32 weights "
