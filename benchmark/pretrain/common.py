@@ -66,6 +66,17 @@ def training_setup(build: Callable[[], nn.Module], settings: Any, device: str
     return model, ema, opt, gen
 
 
+def optimizer_step(loss: torch.Tensor, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
+                   settings: Any, step: int) -> None:  # fmt: skip
+    """One update of the diffusion trainers: backward, optional gradient clipping, Adam step, EMA update."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if settings.grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+    opt.step()
+    update_ema(ema, model, settings.ema_decay, step)
+
+
 def update_ema(ema: nn.Module, model: nn.Module, decay: float, step: int | None = None) -> None:
     """ema ← d·ema + (1−d)·model, with the warm-up ``d = min(decay, (1+step)/(10+step))`` when ``step`` is given."""
     if step is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, optimizer_step, run_loop, training_setup, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from benchmark.pretrain.diffae import full_schedule
 from osasis.configs import ADMConfig
@@ -83,12 +83,7 @@ def train_p2(config: ADMConfig, data: torch.Tensor, settings: TrainSettings, dev
         x0 = data[batch_indices(len(data), settings.batch_size, gen)].to(device)
         terms = hybrid_loss(model, x0, sched, gen, gamma, k)
         loss = terms["mse"] + terms["vb"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-        opt.step()
-        update_ema(ema, model, settings.ema_decay, i)
+        optimizer_step(loss, model, ema, opt, settings, i)
         return {"loss": loss.item(), "mse": terms["mse"].item(), "vb": terms["vb"].item()}
 
     result = run_loop(step, settings.steps, "p2", max_minutes=settings.max_minutes)

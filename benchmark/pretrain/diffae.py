@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, optimizer_step, run_loop, training_setup, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from osasis.configs import DiffAEConfig
 from osasis.diffusion.schedule import T_DEFAULT, Schedule, linear_betas
@@ -43,12 +43,7 @@ def train_diffae(config: DiffAEConfig, data: torch.Tensor, settings: TrainSettin
         warmup_lr(opt, settings.lr, i, settings.warmup)
         x0 = data[batch_indices(len(data), settings.batch_size, gen)].to(device)
         loss = diffae_loss(model, x0, sched, gen)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-        opt.step()
-        update_ema(ema, model, settings.ema_decay, i)
+        optimizer_step(loss, model, ema, opt, settings, i)
         return {"loss": loss.item()}
 
     result = run_loop(step, settings.steps, "diffae", max_minutes=settings.max_minutes)

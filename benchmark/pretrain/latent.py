@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.pretrain.common import LoopResult, TrainSettings, run_loop, training_setup, update_ema, warmup_lr
+from benchmark.pretrain.common import LoopResult, TrainSettings, optimizer_step, run_loop, training_setup, warmup_lr
 from benchmark.pretrain.data import batch_indices
 from osasis.api import LATENT_BETA
 from osasis.configs import DiffAEConfig, LatentNetConfig
@@ -53,12 +53,7 @@ def train_latent(config: LatentNetConfig, conds: torch.Tensor, settings: TrainSe
         t = torch.randint(0, len(sched), (z0.shape[0],), generator=gen).to(device)
         noise = torch.randn(z0.shape, generator=gen).to(device)
         loss = F.l1_loss(net(q_sample(z0, t, sched, noise=noise), sched.model_t(t)), noise)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), settings.grad_clip)
-        opt.step()
-        update_ema(ema, net, settings.ema_decay, i)
+        optimizer_step(loss, net, ema, opt, settings, i)
         return {"loss": loss.item()}
 
     result = run_loop(step, settings.steps, "latent", max_minutes=settings.max_minutes, log_every=500)
