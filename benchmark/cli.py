@@ -100,6 +100,14 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_text_edit(args: argparse.Namespace) -> int:
+    from benchmark.stages.text_edit import run_text_edits
+
+    record = run_text_edits(args.params, args.out, device=args.device, seed=args.seed)
+    print(f"{len(record['edits'])} edit(s) written to {args.out}" + (f" ({record['note']})" if record["note"] else ""))
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from benchmark.stages.evaluate import run_evaluate_cell, run_evaluate_folders
 
@@ -217,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", required=True, help="target text prompt")
     p.add_argument("--batch-size", type=int, default=None, help="images per batch")
     p.set_defaults(func=_cmd_edit)
+
+    p = sub.add_parser("text-edit", help="the profile's text_edit section: one folder per edit (paper Fig. 7)",
+                       formatter_class=fmt)  # fmt: skip
+    _common(p)
+    p.add_argument("--out", type=Path, default=Path("results/edits"), help="output folder")
+    p.set_defaults(func=_cmd_text_edit)
 
     p = sub.add_parser("evaluate", help="compute metrics on folders or on a pipeline cell", formatter_class=fmt)
     _common(p)

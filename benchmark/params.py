@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,65 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     for key in ("profile", "seed", "resolution", "methods", "references", "splits"):
         if key not in params:
             raise ConfigError(f"{path}: missing top-level key {key!r}")
+    check_entry_names(params, path)
+    check_ablation(params, path)
     return params
+
+
+def check_entry_names(params: dict[str, Any], path: Path | str = "params") -> None:
+    """Pipeline entries name DVC params (``method_cfg.<entry>``), where a dot would split the key."""
+    entries = [*params["methods"], *((params.get("ablation") or {}).get("methods") or [])]
+    dotted = [m for m in entries if "." in str(m)]
+    if dotted:
+        raise ConfigError(f"{path}: method names must not contain '.' (DVC reads method_cfg.<name> as a nested "
+                          f"key): {dotted}; e.g. write osasis-spn0p5 for λ=0.5")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """The ``ablation`` section: method variants run on a few references and one split (paper Table 2, Fig. 8).
+
+    Its cells are the ``ablation-*`` stages of ``dvc.yaml``; their results sit beside the main matrix's
+    (``results/<stage>/<variant>/<reference>``) and feed Table 2 and the mixing figure, not Table 1 or the
+    leaderboard.
+    """
+
+    methods: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    split: str = "low_density"
+
+
+def ablation(params: dict[str, Any]) -> Ablation:
+    """The profile's ablation (empty when the section is absent)."""
+    section = params.get("ablation") or {}
+    return Ablation(tuple(section.get("methods") or ()), tuple(section.get("references") or ()),
+                    str(section.get("split", "low_density")))  # fmt: skip
+
+
+def check_ablation(params: dict[str, Any], path: Path | str = "params") -> None:
+    """Ablation cells must not collide with the main matrix and must reuse its references and splits."""
+    abl = ablation(params)
+    clash = sorted(set(abl.methods) & set(params["methods"]))
+    if clash:
+        raise ConfigError(f"{path}: ablation.methods repeats entries of methods (one DVC stage per output): {clash}")
+    unknown = sorted(set(abl.references) - set(params["references"]))
+    if unknown:
+        raise ConfigError(f"{path}: ablation.references must be references of the profile; unknown: {unknown}")
+    if abl.methods and abl.split not in params["splits"]:
+        raise ConfigError(f"{path}: ablation.split {abl.split!r} is not one of splits {params['splits']}")
+
+
+def pipeline_methods(params: dict[str, Any]) -> list[str]:
+    """Every entry the pipeline runs: the main matrix's methods, then the ablation's."""
+    return [*params["methods"], *ablation(params).methods]
+
+
+def method_cells(params: dict[str, Any], method: str) -> tuple[list[str], list[str]]:
+    """The references and splits the pipeline runs ``method`` on (main matrix or ablation)."""
+    abl = ablation(params)
+    if method in abl.methods:
+        return list(abl.references), [abl.split]
+    return list(params["references"]), list(params["splits"])
 
 
 def method_params(params: dict[str, Any], method: str) -> dict[str, Any]:
@@ -37,7 +96,7 @@ def base_method(params: dict[str, Any], method: str) -> str:
     """The registered method behind a pipeline entry.
 
     A *variant* is a ``method_cfg`` section with a ``base`` key naming a registered method, typically written
-    with a YAML merge of the base section (``osasis-spn0.5: {<<: *osasis, base: osasis, spn_weight: 0.5}``), so
+    with a YAML merge of the base section (``osasis-spn0p5: {<<: *osasis, base: osasis, spn_weight: 0.5}``), so
     it can sit in the ``methods`` list (and the DVC matrix) like any method, e.g. for the SPN ablation.
     """
     section = (params.get("method_cfg") or {}).get(method) or {}

@@ -79,25 +79,37 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 class FixedReference:
     """Fréchet distance of many sample sets against one fixed reference (cheap bootstrap).
 
-    With R = S_ref^{1/2} computed once and the sample covariance S = Xc^T Xc / (n-1), the eigenvalues of
-    R S R equal the non-zero eigenvalues of (Xc R)(Xc R)^T / (n-1), an ``n x n`` problem when n < d.
+    The reference covariance is kept as a factor S_ref = B B^T (B = V diag(s): the eigenvectors of S_ref
+    scaled by the root eigenvalues; from the thin SVD of the centred reference features when it has fewer
+    samples than dimensions, so no ``d x d`` decomposition is needed). With the sample covariance
+    S = Xc^T Xc / (n-1), the non-zero eigenvalues of S_ref^{1/2} S S_ref^{1/2}, S S_ref and (Xc B)(Xc B)^T / (n-1)
+    coincide: an ``n x n`` or ``r x r`` problem (r = rank of the reference).
     """
 
     def __init__(self, reference: np.ndarray) -> None:
-        self.mu, self.sigma = statistics(reference)
-        self.root = sqrtm_psd(self.sigma)
+        y = np.asarray(reference, dtype=np.float64)
+        self.mu, self.sigma = statistics(y)
         self.trace = float(np.trace(self.sigma))
+        m, d = y.shape
+        if m < 2:
+            self.factor = np.zeros((d, 0))
+        elif m <= d:
+            _, sv, vt = np.linalg.svd(y - self.mu, full_matrices=False)
+            self.factor = vt.T * (sv / np.sqrt(m - 1))
+        else:
+            w, v = np.linalg.eigh((self.sigma + self.sigma.T) / 2)
+            self.factor = v * np.sqrt(_check_eigenvalues(w, "covariance"))
 
     def distance(self, samples: np.ndarray) -> float:
         x = np.asarray(samples, dtype=np.float64)
-        n, d = x.shape
+        n = x.shape[0]
         mu = x.mean(axis=0)
         diff = mu - self.mu
         if n < 2:
             return float(diff @ diff + self.trace)
-        a = (x - mu) @ self.root / np.sqrt(n - 1)
-        gram = a @ a.T if n < d else a.T @ a
-        w = _check_eigenvalues(np.linalg.eigvalsh((gram + gram.T) / 2), "S_ref^1/2 S S_ref^1/2")
         xc = x - mu
+        a = xc @ self.factor / np.sqrt(n - 1)
+        gram = a @ a.T if n < a.shape[1] else a.T @ a
+        w = _check_eigenvalues(np.linalg.eigvalsh((gram + gram.T) / 2), "S_ref^1/2 S S_ref^1/2")
         trace_s = float((xc * xc).sum() / (n - 1))
         return float(diff @ diff + trace_s + self.trace - 2 * np.sqrt(w).sum())

@@ -44,7 +44,7 @@ RECIPES: dict[str, TrainSettings] = {
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
     "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100,
                         extra={"p2_gamma": 0.0, "p2_k": 1.0}),
-    "stylegan2": TrainSettings(steps=2000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
+    "stylegan2": TrainSettings(steps=10000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}

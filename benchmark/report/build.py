@@ -19,7 +19,7 @@ from benchmark.imageio import atomic_write_text
 from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
 from benchmark.leaderboard.submit import collect_submissions
-from benchmark.params import load_params
+from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
@@ -59,6 +59,18 @@ def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
 
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame()
+
+
+def _without_methods(frame: pd.DataFrame, methods: tuple[str, ...]) -> pd.DataFrame:
+    return frame[~frame["method"].isin(methods)] if len(frame) else frame
+
+
+def _ablation_rows(frame: pd.DataFrame, abl: Ablation) -> pd.DataFrame:
+    """Rows comparable across the ablation: its references and split only (every method, so the base
+    method's row of Table 2 comes from the main matrix on the same cells)."""
+    if not len(frame):
+        return frame
+    return frame[frame["reference"].isin(abl.references) & (frame["split"] == abl.split)]
 
 
 def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, params: dict[str, Any],
@@ -114,7 +126,12 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     per_image = _read(Path(tidy_csv).with_name("per_image.csv"))
     costs = _read(Path(tidy_csv).with_name("costs.csv"))
     seed = int(params["seed"])
-    summary = summarize(tidy, per_image, seed=seed)
+    abl = ablation(params)
+    main_tidy, main_images = (_without_methods(f, abl.methods) for f in (tidy, per_image))
+    summary = summarize(main_tidy, main_images, seed=seed)
+    ablation_summary = None
+    if abl.methods:
+        ablation_summary = summarize(*(_ablation_rows(f, abl) for f in (tidy, per_image)), seed=seed)
     out_dir = Path(out_dir)
     tables_dir, figures_dir = out_dir / "tables", out_dir / "figures"
     digits = int(cfg.get("digits", 4))
@@ -125,7 +142,7 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     write_tables(summary, all_metrics, tables_dir / "all_metrics", f"All metrics ({profile} profile)", digits)
 
     pub = load_published((cfg.get("published") or {}).get("file"))
-    paper = paper_tables(summary, params, pub)
+    paper = paper_tables(summary, params, pub, ablation_summary)
     for key, table in paper.tables.items():
         raw = paper.raw[key]
         write_table(table, tables_dir / key, raw if "published" in key else raw_rows(raw, list(raw["metric"].unique())))
@@ -133,7 +150,7 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     write_table(pub_table, tables_dir / "published_table1")
     board, rule = leaderboard(summary, tidy, costs, params, tables_dir, seed)
     truth_metric = (cfg.get("agreement") or {}).get("ground_truth", "gt-lpips-vgg")
-    agree = agreement(tidy, truth_metric)
+    agree = agreement(main_tidy, truth_metric)
     agree_table = agreement_table(agree, truth_metric)
     write_table(agree_table, tables_dir / "metric_agreement", agree)
     split_file = Path((cfg.get("figures") or {}).get("split_file") or f"data/splits/{profile}_density.json")

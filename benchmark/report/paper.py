@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark.params import ablation
 from benchmark.report.published import (
     NOT_COMPARABLE,
     Published,
@@ -122,8 +123,13 @@ def compare_table2(summary: pd.DataFrame, pub: Published, variants: dict[str, st
                             metric_digits=metric_digits(pub)), rows
 
 
-def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published) -> PaperTables:
-    """Table 1, its extended version, Table 2 and (paper profile) the ours-vs-published comparisons."""
+def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published,
+                 ablation_summary: pd.DataFrame | None = None) -> PaperTables:  # fmt: skip
+    """Table 1, its extended version, Table 2 and (paper profile) the ours-vs-published comparisons.
+
+    ``ablation_summary`` (the ``ablation`` section's references and split, every method) feeds Table 2 when the
+    profile has an ablation; without one, Table 2 reads variants listed in ``methods`` from ``summary``.
+    """
     cfg = params.get("report") or {}
     digits = int(cfg.get("digits", 4))
     labels = dict(cfg.get("metric_labels") or {})
@@ -152,8 +158,13 @@ def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published) 
     out.raw["table1_extended"] = ext[ext["metric"].isin(ext_metrics)]
     variants = dict(t2.get("variants") or {})
     t2_split = str(t2.get("split", split))
-    table, raw = table2(summary, variants, list(t2.get("metrics") or metrics), t2_split, t2.get("reference_set"),
-                        digits, labels)  # fmt: skip
+    abl = ablation(params)
+    t2_summary = summary if ablation_summary is None else ablation_summary
+    t2_split = abl.split if ablation_summary is not None else t2_split
+    table, raw = table2(t2_summary, variants, list(t2.get("metrics") or metrics), t2_split,
+                        t2.get("reference_set"), digits, labels)  # fmt: skip
+    if ablation_summary is not None and len(raw):
+        table.notes.append(f"Ablation references: {', '.join(abl.references)} (`ablation` in the profile).")
     table.notes += banner if len(raw) else []
     out.tables["table2"], out.raw["table2"] = table, raw
     if compare:
@@ -161,5 +172,5 @@ def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published) 
         out.tables["table1_vs_published"], out.raw["table1_vs_published"] = compare_table1(
             summary, pub, split, method_map, digits, labels)
         out.tables["table2_vs_published"], out.raw["table2_vs_published"] = compare_table2(
-            summary, pub, variants, t2_split, t2.get("reference_set"), digits)
+            t2_summary, pub, variants, t2_split, t2.get("reference_set"), digits)
     return out

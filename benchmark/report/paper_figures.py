@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmark.params import ablation, pipeline_methods
 from benchmark.report.figures import density_scatter, image_grid, scatter_ci
 from benchmark.report.paper import variants_of
 from benchmark.stages.layout import Layout
@@ -93,7 +94,16 @@ def text_edits(folder: str | None, layout: Layout, split: str, n_inputs: int, st
         res.note = "skipped: no text-edit outputs configured (report.figures.text_edit.dir)" if not folder else \
             f"skipped: {folder} does not exist"
         return res
+    record_path = Path(folder) / "edits.json"
+    record = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    if record and not record.get("edits"):
+        res.note = f"skipped: {record.get('note') or 'no edits'}"
+        return res
     edits = sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
+    split = str(record.get("split", split))
+    if record:
+        res.title += f" ({record.get('method')}, reference {record.get('reference')}; source prompt " \
+                     f"'{record.get('source')}')"  # fmt: skip
     stems = sorted({p.stem for e in edits for p in (Path(folder) / e).glob("*.png")})[:n_inputs]
     rows = []
     for s in stems:
@@ -200,18 +210,23 @@ def build_figures(params: dict[str, Any], layout: Layout, summary: pd.DataFrame,
         results.append(FigureResult("ood_references", "Out-of-domain references", note="skipped: no OOD references"))
     mx = fig.get("mixing") or {}
     mix_variants = dict(mx.get("variants") or {})
-    ran = [m for m in mix_variants if m in methods]
+    abl = ablation(params)
+    ran = [m for m in mix_variants if m in pipeline_methods(params)]
+    in_ablation = any(m in abl.methods for m in ran)
+    mix_refs = list(mx.get("references") or (abl.references if in_ablation else refs)[:1])
+    mix_split = abl.split if in_ablation else split
     if len(ran) >= 2:
-        results.append(comparison(layout, ran, mix_variants, list(mx.get("references") or refs[:1]), split,
-                                  int(mx.get("n_inputs", n)), figures_dir / "mixing_ablation", "mixing_ablation",
+        results.append(comparison(layout, ran, mix_variants, mix_refs, mix_split, int(mx.get("n_inputs", n)),
+                                  figures_dir / "mixing_ablation", "mixing_ablation",
                                   "Mixing ablation: default vs reversed level assignment"))  # fmt: skip
     else:
-        missing = [m for m in mix_variants if m not in methods]
+        missing = [m for m in mix_variants if m not in ran]
         what = ", ".join(missing) or "none configured in report.figures.mixing"
         results.append(FigureResult("mixing_ablation", "Mixing ablation",
                                     note=f"skipped: variants not run in this profile ({what})"))  # fmt: skip
     te = fig.get("text_edit") or {}
-    results.append(text_edits(te.get("dir"), layout, split, int(te.get("n_inputs", n)), figures_dir / "text_edit"))
+    te_dir = te.get("dir", str(layout.results / "edits"))  # the text-edit stage's output
+    results.append(text_edits(te_dir, layout, split, int(te.get("n_inputs", n)), figures_dir / "text_edit"))
     tr = fig.get("tradeoff") or {}
     results.append(tradeoff(summary, compared, str(tr.get("split", split)), str(tr.get("x", "structure-dino-vitb8")),
                             str(tr.get("y", "artfid")), figures_dir / "tradeoff"))  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.imageio import atomic_write_text
-from benchmark.params import load_params
+from benchmark.params import load_params, method_cells, pipeline_methods
 
 TIDY_COLUMNS = ["method", "reference", "reference_set", "reference_kind", "split", "metric", "value", "ci_low",
                 "ci_high", "n", "direction", "protocol", "notes"]  # fmt: skip
@@ -28,10 +28,22 @@ def _csv_text(frame: pd.DataFrame) -> str:
     return frame.to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
 
-def collect(metrics_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+Cell = tuple[str, str]
+
+
+def expected_cells(params: dict) -> set[Cell]:
+    """(method, reference) pairs the profile runs: the main matrix and the ablation."""
+    return {(m, r) for m in pipeline_methods(params) for r in method_cells(params, m)[0]}
+
+
+def collect(metrics_dir: Path, cells: set[Cell] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of every metric JSON under ``metrics_dir`` (only ``cells`` when given: leftovers of an earlier
+    profile in the working tree are ignored)."""
     rows, per_image = [], []
     for path in sorted(Path(metrics_dir).rglob("*.json")):
         cell = json.loads(path.read_text())
+        if cells is not None and (cell["method"], cell["reference"]) not in cells:
+            continue
         base = {k: cell[k] for k in ("method", "reference", "reference_set", "reference_kind")}
         for split, result in sorted(cell["splits"].items()):
             for metric, res in sorted(result["metrics"].items()):
@@ -47,10 +59,13 @@ def collect(metrics_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return tidy, images
 
 
-def collect_costs(models_dir: Path, stylized_dir: Path) -> pd.DataFrame:
+def collect_costs(models_dir: Path, stylized_dir: Path, cells: set[Cell] | None = None) -> pd.DataFrame:
+    """Fine-tune and stylization costs of every model folder (only ``cells`` when given)."""
     rows = []
     for cost_file in sorted(Path(models_dir).glob("*/*/cost.json")):
         method, reference = cost_file.parent.parent.name, cost_file.parent.name
+        if cells is not None and (method, reference) not in cells:
+            continue
         fine = json.loads(cost_file.read_text())
         stylize_files = sorted((Path(stylized_dir) / method / reference).glob("*/cost.json"))
         stylize = [json.loads(p.read_text()) for p in stylize_files]
@@ -67,10 +82,10 @@ def collect_costs(models_dir: Path, stylized_dir: Path) -> pd.DataFrame:
 
 def run_aggregate(metrics_dir: Path, models_dir: Path, stylized_dir: Path, out: Path,
                   params_path: Path | None = None) -> None:  # fmt: skip
-    """Write ``out`` (tidy), ``per_image.csv`` and ``costs.csv`` next to it."""
-    load_params(params_path)  # validates the profile file even though aggregation needs no parameter
-    tidy, per_image = collect(metrics_dir)
+    """Write ``out`` (tidy), ``per_image.csv`` and ``costs.csv`` next to it, for the profile's cells."""
+    cells = expected_cells(load_params(params_path))
+    tidy, per_image = collect(metrics_dir, cells)
     out = Path(out)
     atomic_write_text(out, _csv_text(tidy))
     atomic_write_text(out.with_name("per_image.csv"), _csv_text(per_image))
-    atomic_write_text(out.with_name("costs.csv"), _csv_text(collect_costs(models_dir, stylized_dir)))
+    atomic_write_text(out.with_name("costs.csv"), _csv_text(collect_costs(models_dir, stylized_dir, cells)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.imageio import atomic_write_text
+from benchmark.params import method_cells
 from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
 
@@ -33,8 +34,10 @@ def run_evaluate_folders(content: Path, stylized: Path, style: Path | None, metr
     return result
 
 
-def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: dict[str, Any]) -> dict[str, Any]:
-    """Metrics of ``results/stylized/<method>/<reference>/<split>`` for every split of the profile."""
+def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: dict[str, Any],
+                  splits: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Metrics of ``results/stylized/<method>/<reference>/<split>`` for ``splits`` (default: the method's
+    splits in the profile, see :func:`benchmark.params.method_cells`)."""
     from benchmark.metrics.evaluate import evaluate_folders
 
     cfg = run.params.get("evaluate", {})
@@ -47,7 +50,7 @@ def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: d
         "profile": run.params["profile"],
         "splits": {},
     }
-    for split in run.params["splits"]:
+    for split in splits or method_cells(run.params, method)[1]:
         truth = layout.ground_truth_dir(reference, split)
         has_truth = bool(ref_info.get("ground_truth")) and truth.is_dir()
         metrics = list(cfg.get("metrics", [])) + (list(cfg.get("ground_truth_metrics", [])) if has_truth else [])
@@ -70,8 +73,8 @@ def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: d
 
 def run_evaluate_cell(method: str, reference: str | None, params_path: Path | None, out: Path,
                       device: str | None = None) -> None:  # fmt: skip
-    """Evaluate one reference (``out`` is a JSON file) or, without ``reference``, every reference of the
-    profile for ``method`` (``out`` is a folder of ``<reference>.json``); networks are built once."""
+    """Evaluate one reference (``out`` is a JSON file) or, without ``reference``, every reference the profile
+    runs ``method`` on (``out`` is a folder of ``<reference>.json``); networks are built once."""
     run = settings(params_path, device)
     layout = Layout.from_params(run.params)
     instances: dict[str, Any] = {}
@@ -80,9 +83,10 @@ def run_evaluate_cell(method: str, reference: str | None, params_path: Path | No
         return
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    wanted = {f"{r}.json" for r in run.params["references"]}
+    references = method_cells(run.params, method)[0]
+    wanted = {f"{r}.json" for r in references}
     for stale in out.glob("*.json"):
         if stale.name not in wanted:
             stale.unlink()
-    for ref in run.params["references"]:
+    for ref in references:
         _write(out / f"{ref}.json", evaluate_cell(method, ref, run, layout, instances))

@@ -17,8 +17,9 @@ from benchmark.progress import progress
 def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, out: str | Path, source: str,
                 target: str, *, method: str = "osasis", params_path: str | Path | None = None,
                 config: Mapping[str, Any] | None = None, device: str | None = None, seed: int | None = None,
-                batch_size: int | None = None) -> dict[str, Any]:  # fmt: skip
-    """Edit every image of ``inputs`` towards ``target`` (from ``source``) and stylize it with the model in ``workdir``.
+                batch_size: int | None = None, limit: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Edit every image of ``inputs`` (the first ``limit`` in name order, when given) towards ``target`` (from
+    ``source``) and stylize it with the model in ``workdir``.
 
     The method is the pipeline entry ``method`` of the parameter file (a variant works too), or, with ``config``,
     ``osasis`` built from that mapping. Outputs are PNGs named like the inputs, written to ``out`` atomically, plus
@@ -33,7 +34,7 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
         instance = build_method(run, method)
     if not hasattr(instance, "edit"):
         raise BenchmarkError(f"method entry {method!r} has no text-driven editing")
-    files = imageio.validate_folder(inputs)
+    files = imageio.validate_folder(inputs)[:limit]
     if not files:
         raise BenchmarkError(f"no input images in {inputs}")
     size = batch_size or batch_size_for(run, method)

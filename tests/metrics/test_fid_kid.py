@@ -27,10 +27,12 @@ def test_frechet_matches_pytorch_fid():
     assert frechet_distance(m1, s1, m1, s1) == pytest.approx(0.0, abs=1e-8)
 
 
-def test_fixed_reference_fast_path_small_n():
-    a, b = _feats(2, 5, 16), _feats(3, 40, 16)
+@pytest.mark.parametrize(("n_samples", "n_reference"), [(5, 40), (40, 5), (40, 16), (16, 16), (7, 1), (1, 9)])
+def test_fixed_reference_matches_frechet_distance(n_samples: int, n_reference: int):
+    """Every path (samples or reference below, at or above the 16 dims; a single-image reference) agrees."""
+    a, b = _feats(2, n_samples, 16), _feats(3, n_reference, 16, shift=0.3)
     (m1, s1), (m2, s2) = statistics(a), statistics(b)
-    assert FixedReference(b).distance(a) == pytest.approx(frechet_distance(m1, s1, m2, s2), rel=1e-7)
+    assert FixedReference(b).distance(a) == pytest.approx(frechet_distance(m1, s1, m2, s2), rel=1e-7, abs=1e-9)
 
 
 def test_kid_matches_definition():

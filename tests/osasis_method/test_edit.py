@@ -65,3 +65,45 @@ def test_edit_images_api_and_cli_parser(tiny_files: dict[str, str], tmp_path: Pa
     args = build_parser().parse_args(["edit", "--workdir", "w", "--reference", "r.png", "--inputs", "i", "--out", "o",
                                       "--target", "a sketch"])  # fmt: skip
     assert args.func.__name__ == "_cmd_edit" and args.source == "a photo of a face"
+
+
+def test_text_edit_stage_writes_one_folder_per_edit(tiny_files: dict[str, str], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The ``text-edit`` stage on a tiny project: the first ``n_inputs`` of the split per edit, a record, and
+    the report's figure (or its skip note when no edit is configured)."""
+    import json
+    import shutil
+
+    import yaml
+
+    from benchmark.report.paper_figures import text_edits
+    from benchmark.stages.layout import Layout
+    from benchmark.stages.text_edit import NO_EDITS, run_text_edits
+    from benchmark.testing import make_test_images
+
+    monkeypatch.chdir(tmp_path)
+    cfg = tiny_config(tiny_files, tmp_path, edit_embedder="clip-vit-b32-random", edit_steps=1, edit_decode_steps=1)
+    layout = Layout()
+    make_test_images(layout.split_dir("low_density"), n=3)
+    ref = make_test_images(tmp_path / "ref", n=1, size=48, seed=7)[0]
+    layout.reference_path("ref").parent.mkdir(parents=True)
+    shutil.copy(ref, layout.reference_path("ref"))
+    runner.finetune(runner.build("osasis", cfg, "cpu", 0, 32), layout.reference_path("ref"),
+                    layout.model_dir("osasis", "ref"))  # fmt: skip
+    params = {"profile": "t", "seed": 0, "device": "cpu", "resolution": 32, "methods": ["osasis"],
+              "references": ["ref"], "splits": ["low_density"], "method_cfg": {"osasis": cfg},
+              "text_edit": {"reference": "ref", "n_inputs": 2, "edits": {"sketch": "a sketch of a face"}}}  # fmt: skip
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    record = run_text_edits(Path("params.yaml"), Path("results/edits"))
+    edited = sorted(p.name for p in Path("results/edits/sketch").iterdir())
+    assert edited == ["edit.json", "img_00a.png", "img_01b.png"]  # the first two inputs in name order
+    assert json.loads(Path("results/edits/edits.json").read_text()) == json.loads(json.dumps(record))
+    fig = text_edits("results/edits", layout, "low_density", 4, tmp_path / "fig")
+    assert fig.paths and "reference ref" in fig.title
+
+    params["text_edit"]["edits"] = {}
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    run_text_edits(Path("params.yaml"), Path("results/edits"))
+    assert sorted(p.name for p in Path("results/edits").iterdir()) == ["edits.json"]  # replaced as a whole
+    fig = text_edits("results/edits", layout, "low_density", 4, tmp_path / "fig2")
+    assert not fig.paths and NO_EDITS in fig.note

@@ -24,7 +24,10 @@ TINY = {
                 "density": {"k": 4, "n_components": 16, "batch_size": 12}},
     "evaluate": {"metrics": ["lpips-alex", "ssim", "id-dlib-resnet"], "ground_truth_metrics": ["gt-lpips-vgg"]},
     "method_cfg": {"osasis": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
+                   "osasis-spn-off": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
+                   "osasis-mix-reversed": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
                    "jojogan": {"iterations": 4, "projector_steps": 4}},
+    "ablation": {"methods": ["osasis-spn-off", "osasis-mix-reversed"]},
 }  # fmt: skip
 
 
@@ -53,6 +56,7 @@ def _tiny_params(smoke: dict) -> dict:
     params["references"] = smoke["references"][:1] + [r for r in smoke["references"] if "astronaut" in r][:1]
     params["report"]["grid"]["references"] = params["references"][:1]
     params["report"]["main_metrics"] = ["lpips-alex", "ssim"]
+    params["ablation"]["references"] = params["references"][:1]
     return params
 
 
@@ -85,8 +89,17 @@ def test_every_stage_produced_its_outputs(repo_copy: Path) -> None:
             assert (repo_copy / "results" / "metrics" / method / f"{ref}.json").is_file()
             for split in params["splits"]:
                 assert any((repo_copy / "results" / "stylized" / method / ref / split).glob("*.png"))
+    ablation = params["ablation"]
+    for method in ablation["methods"]:
+        for ref in ablation["references"]:
+            assert (repo_copy / "results" / "metrics" / method / f"{ref}.json").is_file()
+            stylized = repo_copy / "results" / "stylized" / method / ref
+            assert sorted(p.name for p in stylized.iterdir() if p.is_dir()) == [ablation["split"]]
     for name in ("tidy.csv", "per_image.csv", "costs.csv"):
         assert (repo_copy / "results" / name).stat().st_size > 0
+    table2 = (repo_copy / "reports" / "tables" / "table2.md").read_text()
+    assert "w/o SPN" in table2 and "λ=0.1" in table2 and "not run" not in table2
+    assert (repo_copy / "reports" / "figures" / "mixing_ablation.png").is_file()
     assert (repo_copy / "reports" / "tables" / "main.md").read_text().count("|") > 10
     assert (repo_copy / "reports" / "figures" / "qualitative_grid.png").is_file()
     split = (repo_copy / "data" / "splits" / "smoke_density.json").read_text()

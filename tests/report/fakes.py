@@ -15,7 +15,7 @@ from PIL import Image
 
 from benchmark.report.summarize import SUMMARY_COLUMNS
 
-METHODS = ["alpha", "beta", "alpha-spn0.5"]
+METHODS = ["alpha", "beta", "alpha-spn0p5"]
 REFERENCES = {"aahq_1": ("AAHQ", "in-domain"), "aahq_2": ("AAHQ", "in-domain"), "ood_1": ("ood", "ood")}
 SPLITS = {"low_density": ["00001", "00002", "00003"], "high_density": ["00004", "00005", "00006"]}
 METRICS = {"artfid": "lower", "id-dlib-resnet": "higher", "structure-dino-vitb8": "lower"}
@@ -47,7 +47,7 @@ def params(profile: str = "smoke", **report: Any) -> dict[str, Any]:
         "main_method": "alpha",
         "table1": {"split": "low_density", "metrics": list(METRICS)},
         "table2": {"split": "low_density", "reference_set": "AAHQ",
-                   "variants": {"alpha-spn-off": "w/o SPN", "alpha": "λ=0.1", "alpha-spn0.5": "λ=0.5"}},
+                   "variants": {"alpha-spn-off": "w/o SPN", "alpha": "λ=0.1", "alpha-spn0p5": "λ=0.5"}},
         "published": {"methods": {"alpha": "osasis"}},
         "leaderboard": {"primary": "artfid", "tiebreak": ["structure-dino-vitb8"], "metrics": list(METRICS),
                         "submissions_dir": "results/submissions"},
@@ -59,7 +59,7 @@ def params(profile: str = "smoke", **report: Any) -> dict[str, Any]:
     cfg.update(report)
     return {"profile": profile, "seed": 0, "device": "cpu", "resolution": SIZE, "methods": list(METHODS),
             "references": list(REFERENCES), "splits": list(SPLITS),
-            "method_cfg": {"alpha": {}, "beta": {}, "alpha-spn0.5": {"base": "alpha", "spn_weight": 0.5}},
+            "method_cfg": {"alpha": {}, "beta": {}, "alpha-spn0p5": {"base": "alpha", "spn_weight": 0.5}},
             "evaluate": {"metrics": ["ssim"], "ground_truth_metrics": []}, "report": cfg}  # fmt: skip
 
 
@@ -116,3 +116,37 @@ def write_submission(folder: Path, size: int = SIZE) -> list[Path]:
                 _png(path, int(stem) + 7, size)
                 paths.append(path)
     return paths
+
+
+ABLATION = {"alpha-spn-off": 0.2, "alpha-rev": -0.1}  # variant -> offset of its values from alpha's
+
+
+def add_ablation(root: Path, reference: str = "aahq_1", split: str = "low_density") -> None:
+    """Add an ``ablation`` section (two variants of alpha on one reference and split) with its results."""
+    results = root / "results"
+    tidy = pd.read_csv(results / "tidy.csv")
+    per_image = pd.read_csv(results / "per_image.csv", dtype={"image": str})
+    ref_set, kind = REFERENCES[reference]
+    stems = SPLITS[split]
+    new_tidy, new_images = [], []
+    for variant, offset in ABLATION.items():
+        for stem in stems:
+            _png(results / "stylized" / variant / reference / split / f"{stem}.png", int(stem) + 50)
+        for metric, direction in METRICS.items():
+            vals = [round(_value("alpha", reference, split, metric, s) + offset, 6) for s in stems]
+            mean = float(np.mean(vals))
+            new_tidy.append([variant, reference, ref_set, kind, split, metric, mean, mean - 0.01, mean + 0.01,
+                             len(vals), direction, "test protocol", ""])  # fmt: skip
+            if metric != "artfid":
+                new_images += [[variant, reference, ref_set, split, metric, s, v] for s, v in zip(stems, vals)]
+    tidy = pd.concat([tidy, pd.DataFrame(new_tidy, columns=tidy.columns)], ignore_index=True)
+    per_image = pd.concat([per_image, pd.DataFrame(new_images, columns=per_image.columns)], ignore_index=True)
+    tidy.to_csv(results / "tidy.csv", index=False, lineterminator="\n")
+    per_image.to_csv(results / "per_image.csv", index=False, lineterminator="\n")
+    path = root / "params.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg["ablation"] = {"methods": list(ABLATION), "references": [reference], "split": split}
+    cfg["method_cfg"].update({"alpha-spn-off": {"base": "alpha", "use_spn": False},
+                              "alpha-rev": {"base": "alpha", "mix": "reversed"}})  # fmt: skip
+    cfg["report"]["table2"]["variants"] = {"alpha-spn-off": "w/o SPN", "alpha": "λ=0.1"}
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True))

@@ -27,7 +27,7 @@ def test_table_contents(built_report: tuple[Path, dict[str, bytes]]) -> None:
     _, files = built_report
     t1 = files["tables/table1.md"].decode()
     assert "artfid ↓ AAHQ" in t1 and "id-dlib-resnet ↑ ood" in t1
-    assert "alpha-spn0.5" not in t1  # variants stay out of Table 1
+    assert "alpha-spn0p5" not in t1  # variants stay out of Table 1
     assert "NOT comparable to the paper" in t1
     t2 = files["tables/table2.md"].decode()
     assert "λ=0.1" in t2 and "λ=0.5" in t2 and "w/o SPN" not in t2
@@ -36,7 +36,7 @@ def test_table_contents(built_report: tuple[Path, dict[str, bytes]]) -> None:
     low_aahq = board.split("### Leaderboard: low_density · AAHQ")[1].split("###")[0]
     lines = [line for line in low_aahq.splitlines() if line.startswith("| ") and "rank" not in line]
     ranked = [line.split("|")[2].strip() for line in lines]
-    assert ranked == ["alpha", "beta", "alpha-spn0.5"]  # artfid ↓: alpha 33 < beta 36 < variant 39
+    assert ranked == ["alpha", "beta", "alpha-spn0p5"]  # artfid ↓: alpha 33 < beta 36 < variant 39
     assert "| 2.50" in low_aahq and "| 100" in low_aahq  # fine-tune s/ref and peak MB from costs.csv
 
 
@@ -64,3 +64,31 @@ def test_paper_profile_writes_ours_vs_published(tmp_path: Path, monkeypatch) -> 
     assert "| 34.890 " in compared and "−1.878" in compared
     assert "NOT comparable" not in (tmp_path / "reports/index.html").read_text()
     assert 'id="table-table1_vs_published"' in (tmp_path / "reports/index.html").read_text()
+
+
+def test_ablation_feeds_table2_and_mixing_figure_only(tmp_path: Path, monkeypatch) -> None:
+    import pandas as pd
+
+    from benchmark.report.build import build_report
+
+    from .fakes import ABLATION, METRICS, SPLITS, _value, add_ablation, write_project
+
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path)
+    add_ablation(tmp_path, reference="aahq_1")
+    build_report(Path("results/tidy.csv"), Path("params.yaml"), Path("reports"))
+    t2 = pd.read_csv("reports/tables/table2.csv")
+    assert set(t2["setting"]) == {"w/o SPN", "λ=0.1"} and set(t2["split"]) == {"low_density"}
+    assert set(t2["n_references"]) == {1}  # the ablation's reference only, for the base row too
+    stems = SPLITS["low_density"]
+    base = t2[(t2["method"] == "alpha") & (t2["metric"] == "structure-dino-vitb8")]["value"].item()
+    expected = sum(_value("alpha", "aahq_1", "low_density", "structure-dino-vitb8", s) for s in stems) / len(stems)
+    assert abs(base - expected) < 1e-6
+    off = t2[(t2["method"] == "alpha-spn-off") & (t2["metric"] == "structure-dino-vitb8")]["value"].item()
+    assert abs(off - base - ABLATION["alpha-spn-off"]) < 1e-6
+    assert "Ablation references: aahq_1" in Path("reports/tables/table2.md").read_text()
+    for table in ("table1.md", "table1_extended.md", "main.md", "leaderboard.md", "metric_agreement.md"):
+        text = Path("reports/tables", table).read_text()
+        assert "alpha-spn-off" not in text and "alpha-rev" not in text, table
+    assert Path("reports/figures/mixing_ablation.png").is_file()
+    assert set(METRICS) <= set(t2["metric"])
