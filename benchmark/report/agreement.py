@@ -13,6 +13,7 @@ default) is the yardstick. For every other metric, each (method, reference, spli
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -83,12 +84,24 @@ def density_split_table(split_file: Path) -> Table | None:
     score = settings.get("rare_attribute_precision_at_k")
     if not score:
         return None
-    base_rate = score["n_rare"] / settings["N"] if settings.get("N") else float("nan")
+    n = int(settings.get("N") or 0)
+    base_rate = score["n_rare"] / n if n else float("nan")
+    p_value = chance_tail(n, int(score["n_rare"]), int(score["k"]), int(score["hits"])) if n else float("nan")
     row = [Cell(str(settings.get("N", "–"))), Cell(str(score["k"])), Cell(str(score["hits"])),
-           Cell(f"{score['precision']:.2f}"), Cell(f"{base_rate:.2f}"), Cell(f"{score['recall']:.2f}")]  # fmt: skip
+           Cell(f"{score['precision']:.2f}"), Cell(f"{base_rate:.2f}"), Cell(f"{score['recall']:.2f}"),
+           Cell(f"{p_value:.3g}")]  # fmt: skip
     caption = (
         "Low-density split = the k images with the largest reconstruction distance "
-        f"({settings.get('distance')}) under {settings.get('reconstructor')}. A random pick reaches the base rate."
+        f"({settings.get('distance')}) under {settings.get('reconstructor')}. A random pick reaches the base rate; "
+        "p = probability that k random images hold at least as many rare ones (hypergeometric)."
     )
     return Table("Density split vs known rare attributes (precision at k)",
-                 ["candidates", "k", "rare in split", "precision@k", "base rate", "recall"], [row], caption)
+                 ["candidates", "k", "rare in split", "precision@k", "base rate", "recall", "p (chance)"], [row],
+                 caption)  # fmt: skip
+
+
+def chance_tail(n: int, n_rare: int, k: int, hits: int) -> float:
+    """P(X >= hits) for X ~ Hypergeometric(population n, n_rare successes, k draws)."""
+    total = math.comb(n, k)
+    upper = min(k, n_rare)
+    return sum(math.comb(n_rare, i) * math.comb(n - n_rare, k - i) for i in range(hits, upper + 1)) / total

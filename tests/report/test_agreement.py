@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from benchmark.report.agreement import agreement, agreement_table
 
@@ -47,3 +48,12 @@ def test_density_split_table(tmp_path) -> None:
     path.write_text(json.dumps({"settings": {"N": 20, "rare_attribute_precision_at_k": score}}))
     text = density_split_table(path).to_markdown()
     assert "0.50" in text and "0.25" in text  # precision and base rate 5/20
+
+
+def test_chance_tail_matches_scipy_hypergeometric() -> None:
+    from scipy.stats import hypergeom
+
+    from benchmark.report.agreement import chance_tail
+
+    for n, n_rare, k, hits in [(200, 32, 12, 3), (200, 32, 12, 0), (50, 5, 10, 5), (20, 20, 4, 4), (30, 2, 5, 3)]:
+        assert chance_tail(n, n_rare, k, hits) == pytest.approx(hypergeom.sf(hits - 1, n, n_rare, k), abs=1e-12)
