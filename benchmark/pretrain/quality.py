@@ -4,6 +4,8 @@
   steps, x_T from the inversion) and (b) their stochastic reconstruction (same z_sem, fresh x_T).
 * Sample realism (DiffAE via the latent DPM, P2, StyleGAN2): mean nearest-neighbour LPIPS-VGG from each sample to
   the held-out faces. Floor: the same distance for real faces of the pool split; ceiling: the untrained model.
+* "Recognisably faces": the share of samples in which dlib's HOG frontal face detector (real offline weights, one
+  upsampling, 8-bit RGB at 64 px) finds a face, against the same share for real faces and untrained models.
 * P2 SDEdit (noise to t≈510, ancestral learned-variance denoising): LPIPS-alex of the round trip on held-out faces,
   and for stylized faces the distance of the SDEdit output to the unstylized face vs. the stylized input's.
 """
@@ -45,6 +47,15 @@ def nearest_lpips(net: Any, samples: torch.Tensor, refs: torch.Tensor) -> torch.
         f_s = [f.expand(len(refs), -1, -1, -1) for f in net.features(s[None])]
         out.append(net.distance_from_features(f_s, f_ref).min())
     return torch.stack(out)
+
+
+def face_detection_rate(images: torch.Tensor, upsample: int = 1) -> float:
+    """Share of images ([-1, 1]) in which dlib's HOG frontal face detector finds at least one face."""
+    import dlib
+
+    detector = dlib.get_frontal_face_detector()
+    arr = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+    return round(sum(len(detector(a, upsample)) > 0 for a in arr) / len(arr), 4)
 
 
 def summary(values: torch.Tensor) -> dict[str, float]:
@@ -109,6 +120,7 @@ def measure_diffae(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vg
             z = sample_latent(net, st, N_SAMPLES, steps=50, generator=gen)
             samples = sample_images(model, z, steps=STEPS, generator=gen)
             res[name]["samples_nn_lpips_vgg"] = summary(nearest_lpips(vgg, samples, heldout))
+            res[name]["samples_face_detection_rate"] = face_detection_rate(samples)
             if name == "trained":
                 save_grid(rows_of(samples), images / "diffae_samples.png")
                 res["latent_z_stats"] = {"sampled_z_norm_mean": round(stats.normalize(z).norm(dim=1).mean().item(), 3),
@@ -152,7 +164,8 @@ def measure_p2(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vgg: A
         res[name] = {"sdedit_roundtrip_lpips_alex": summary(lpips_pairs(alex, rt, x)),
                      "sdedit_stylized_to_face_lpips_alex": summary(lpips_pairs(alex, st, x)),
                      "sdedit_nn_lpips_vgg": summary(nearest_lpips(vgg, torch.cat([rt, st]), heldout)),
-                     "samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout))}  # fmt: skip
+                     "samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout)),
+                     "samples_face_detection_rate": face_detection_rate(samples)}  # fmt: skip
         if name == "trained":
             save_grid([x[:8], rt[:8], sx[:8], st[:8], samples[:8]], images / "p2_sdedit.png")
     return res
@@ -169,7 +182,8 @@ def measure_stylegan2(out: Path, images: Path, heldout: torch.Tensor, vgg: Any, 
         with torch.no_grad():
             z = torch.randn(N_SAMPLES, g.style_dim, generator=torch.Generator().manual_seed(seed))
             samples = g.sample(z)
-        res[name] = {"samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout))}
+        res[name] = {"samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout)),
+                     "samples_face_detection_rate": face_detection_rate(samples)}  # fmt: skip
         if name == "trained":
             save_grid(rows_of(samples), images / "stylegan2_samples.png")
     return res
@@ -187,6 +201,7 @@ def measure_all(out: str | Path, images: str | Path, device: str = "cpu", seed: 
         "protocol": {"heldout_faces": N_HELDOUT, "recon_faces": N_RECON, "samples": N_SAMPLES, "ddim_steps": STEPS,
                      "sdedit": "respacing 50, start index 25 (t=510)", "device": "cpu", "seed": seed},
         "real_pool_faces_nn_lpips_vgg": summary(nearest_lpips(vgg, pool, heldout)),
+        "real_pool_faces_face_detection_rate": face_detection_rate(pool),
     }  # fmt: skip
     if (out / "diffae_smoke64_autoenc.ckpt").is_file():
         log("quality: diffae")

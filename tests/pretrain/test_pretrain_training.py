@@ -105,3 +105,12 @@ def test_hybrid_loss_terms() -> None:
     hi = ddpm.learned_log_variance(sched, k, torch.ones(3, 1, 1, 1))
     assert torch.allclose(hi.flatten(), torch.log(sched.betas[k]).float())
     assert torch.allclose(lo.flatten(), sched.posterior_log_variance_clipped[k].float())
+
+
+def test_face_detection_rate_separates_faces_from_noise() -> None:
+    from benchmark.pretrain.quality import face_detection_rate
+
+    real = face_tensor("heldout", 32)
+    noise = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert face_detection_rate(real) > 0.25 and face_detection_rate(noise) == 0.0
+    assert face_detection_rate(real) == face_detection_rate(real.clone())

@@ -92,3 +92,19 @@ def test_ablation_feeds_table2_and_mixing_figure_only(tmp_path: Path, monkeypatc
         assert "alpha-spn-off" not in text and "alpha-rev" not in text, table
     assert Path("reports/figures/mixing_ablation.png").is_file()
     assert set(METRICS) <= set(t2["metric"])
+
+
+def test_paper_profile_table2_vs_published_reads_the_ablation(tmp_path: Path, monkeypatch) -> None:
+    from benchmark.report.build import build_report
+
+    from .fakes import add_ablation, write_project
+
+    monkeypatch.chdir(tmp_path)
+    write_project(tmp_path, profile="paper")
+    add_ablation(tmp_path, reference="aahq_1")
+    build_report(Path("results/tidy.csv"), Path("params.yaml"), Path("reports"))
+    compared = Path("reports/tables/table2_vs_published.md").read_text()
+    assert "w/o SPN" in compared and "36.41" in compared  # published w/o SPN ArtFID beside ours
+    rows = {tuple(c.strip() for c in line.split("|")[1:4]): line for line in compared.splitlines()}
+    assert "not run" not in rows[("w/o SPN", "AAHQ", "artfid")]  # the ablation variant ran
+    assert "not run" in rows[("λ=0.5", "AAHQ", "artfid")]  # no λ=0.5 variant in this fake ablation
