@@ -91,6 +91,8 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
     from osasis.weights import load_diffae
 
     s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
+    if getattr(args, "steps", None):
+        s = replace(s, steps=int(args.steps))
     dev = args.device
     start = time.time()
     info: dict[str, Any] = {
@@ -118,7 +120,11 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                     loss={"mse_weight": "1/(p2_k + SNR)^p2_gamma (settings.extra)",
                           "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
     else:
-        g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev)
+        init = getattr(args, "init_from", None)
+        if init is not None:
+            info["init_from"] = {"file": Path(init).name, "sha256": sha256_file(init),
+                                 "note": "weights of g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
+        g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
         stylegan2.save(out / FILES[name][0], g, g_ema, d, stylegan2.latent_average(g_ema, seed=args.seed))
         cfg = C.STYLEGAN2_SMOKE
         info.update(config={"size": cfg.size, "style_dim": cfg.style_dim, "n_mlp": cfg.n_mlp,
@@ -152,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         help="rewrite data/assets/smoke.yaml with the new checksums (--out must be in the repository)",
     )
     parser.add_argument("--images", type=Path, default=Path("docs/images"), help="where the sample grids go")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="stylegan2 only: continue from this official-layout file (recorded with its sha256)")
+    parser.add_argument("--steps", type=int, default=None, help="override the recipe's step count (one model)")
     args = parser.parse_args(argv)
     args.command = "python -m benchmark.pretrain " + " ".join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)

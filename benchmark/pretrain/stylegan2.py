@@ -32,12 +32,22 @@ def random_wplus(g: Generator, batch: int, gen: torch.Generator, device: str) ->
     return torch.where(layer < cut[:, None, None], w1[:, None], w2[:, None])
 
 
-def train_stylegan2(config: StyleGAN2Config, data: torch.Tensor, settings: TrainSettings, device: str = "cpu"
-                    ) -> tuple[Generator, Generator, Discriminator, LoopResult]:  # fmt: skip
-    """Train G and D from scratch; returns (g, g_ema, d, loop result). ``settings.extra['r1_gamma']``: R1 γ."""
+def train_stylegan2(config: StyleGAN2Config, data: torch.Tensor, settings: TrainSettings, device: str = "cpu",
+                    init_from: str | Path | None = None) -> tuple[Generator, Generator, Discriminator, LoopResult]:  # fmt: skip
+    """Train G and D; returns (g, g_ema, d, loop result). ``settings.extra['r1_gamma']``: R1 γ.
+
+    From scratch, or continuing from the ``{g, g_ema, d}`` of an official-layout file ``init_from`` (weights in
+    float32; the Adam moments start from zero, as the file holds no optimizer state).
+    """
     torch.manual_seed(settings.seed)
     g, d = Generator(config).to(device).train(), Discriminator(config).to(device).train()
     g_ema = make_ema(g)
+    if init_from is not None:
+        from baselines.stylegan2.checkpoint import load_discriminator, load_generator
+
+        g.load_state_dict(load_generator(init_from, key="g", cfg=config)[0].float().state_dict())
+        g_ema.load_state_dict(load_generator(init_from, key="g_ema", cfg=config)[0].float().state_dict())
+        d.load_state_dict(load_discriminator(init_from, cfg=config).float().state_dict())
     gamma = float(settings.extra.get("r1_gamma", 0.1))
     ratio = R1_EVERY / (R1_EVERY + 1)
     opt_g = torch.optim.Adam(g.parameters(), lr=settings.lr, betas=(0.0, 0.99))

@@ -24,7 +24,7 @@ from benchmark.report.agreement import agreement, agreement_table, density_split
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
-from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures
+from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures, wrap
 from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
 from benchmark.report.summarize import summarize
 from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
@@ -49,7 +49,7 @@ def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
                 out = layout.stylized_dir(method, reference, split) / path.name
                 cells.append(out if out.is_file() else None)
             rows.append(cells)
-            labels.append(f"{reference}\n{path.stem}")
+            labels.append(f"{wrap(reference)}\n{path.stem}")
     if not rows:
         log.warning("no inputs in %s: qualitative grid skipped", layout.split_dir(split))
         return []

@@ -114,3 +114,16 @@ def test_face_detection_rate_separates_faces_from_noise() -> None:
     noise = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
     assert face_detection_rate(real) > 0.25 and face_detection_rate(noise) == 0.0
     assert face_detection_rate(real) == face_detection_rate(real.clone())
+
+
+def test_stylegan2_continues_from_a_saved_file(tmp_path, faces) -> None:
+    cfg = StyleGAN2Config.tiny(size=SIZE)
+    g, g_ema, d, _ = stylegan2.train_stylegan2(cfg, faces, settings(2, extra={"r1_gamma": 0.1}))
+    stylegan2.save(tmp_path / "sg2.pt", g, g_ema, d, stylegan2.latent_average(g_ema, 64), half=False)
+    frozen = settings(1, extra={"r1_gamma": 0.1})
+    frozen = TrainSettings(**{**frozen.to_dict(), "lr": 0.0})
+    g2, _, d2, res = stylegan2.train_stylegan2(cfg, faces, frozen, init_from=tmp_path / "sg2.pt")
+    assert res.steps_done == 1
+    assert states_equal(g2, g) and states_equal(d2, d)  # lr 0: the continued weights are exactly the file's
+    fresh, _, _, _ = stylegan2.train_stylegan2(cfg, faces, frozen)
+    assert not states_equal(fresh, g)
