@@ -123,7 +123,7 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
         init = getattr(args, "init_from", None)
         if init is not None:
             info["init_from"] = {"file": Path(init).name, "sha256": sha256_file(init),
-                                 "note": "weights of g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
+                                 "note": "g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
         g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
         stylegan2.save(out / FILES[name][0], g, g_ema, d, stylegan2.latent_average(g_ema, seed=args.seed))
         cfg = C.STYLEGAN2_SMOKE

@@ -32,8 +32,10 @@ def random_wplus(g: Generator, batch: int, gen: torch.Generator, device: str) ->
     return torch.where(layer < cut[:, None, None], w1[:, None], w2[:, None])
 
 
-def train_stylegan2(config: StyleGAN2Config, data: torch.Tensor, settings: TrainSettings, device: str = "cpu",
-                    init_from: str | Path | None = None) -> tuple[Generator, Generator, Discriminator, LoopResult]:  # fmt: skip
+def train_stylegan2(
+    config: StyleGAN2Config, data: torch.Tensor, settings: TrainSettings, device: str = "cpu",
+    init_from: str | Path | None = None,
+) -> tuple[Generator, Generator, Discriminator, LoopResult]:  # fmt: skip
     """Train G and D; returns (g, g_ema, d, loop result). ``settings.extra['r1_gamma']``: R1 γ.
 
     From scratch, or continuing from the ``{g, g_ema, d}`` of an official-layout file ``init_from`` (weights in
