@@ -38,7 +38,7 @@ FILES = {
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
 }
-#: The committed models' recipes (steps chosen for ~60 min on a shared 2-core CPU; see docs/SMOKE_MODELS.md).
+#: The committed models' recipes (about 1.5 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
     "diffae": TrainSettings(steps=2400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
