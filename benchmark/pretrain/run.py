@@ -38,14 +38,14 @@ FILES = {
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
 }
-#: The committed models' recipes (about 1.5 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
+#: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
     "diffae": TrainSettings(steps=2400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100),
     "latent": TrainSettings(steps=4000, batch_size=128, lr=5e-4, ema_decay=0.999, warmup=200),
     "p2": TrainSettings(steps=1400, batch_size=8, lr=4e-4, ema_decay=0.995, warmup=100,
                         extra={"p2_gamma": 0.0, "p2_k": 1.0}),
     "stylegan2": TrainSettings(steps=10000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
-                               extra={"r1_gamma": 0.1}),
+                               extra={"r1_gamma": 0.1, "continue_steps": 8000}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
@@ -121,11 +121,22 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                           "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
     else:
         init = getattr(args, "init_from", None)
-        if init is not None:
-            info["init_from"] = {"file": Path(init).name, "sha256": sha256_file(init),
-                                 "note": "g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
+        path = out / FILES[name][0]
         g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
-        stylegan2.save(out / FILES[name][0], g, g_ema, d, stylegan2.latent_average(g_ema, seed=args.seed))
+        stylegan2.save(path, g, g_ema, d, stylegan2.latent_average(g_ema, seed=s.seed))
+        continue_steps = round(float(s.extra.get("continue_steps", 0)) * args.steps_scale)
+        if init is None and continue_steps:
+            # the recipe's second phase: continue from the file just written (fp16 storage, fresh Adam moments)
+            first = {"steps": res.steps_done, "seed": s.seed, "result": res.to_dict(), "sha256": sha256_file(path)}
+            s = replace(s, steps=continue_steps, seed=s.seed + 1)
+            init = path
+            g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
+            stylegan2.save(path, g, g_ema, d, stylegan2.latent_average(g_ema, seed=s.seed))
+            info["first_phase"] = first
+        if init is not None:
+            info["init_from"] = {"file": Path(init).name, "sha256": info.get("first_phase", {}).get("sha256")
+                                 or sha256_file(init), "steps": s.steps, "seed": s.seed,
+                                 "note": "g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
         cfg = C.STYLEGAN2_SMOKE
         info.update(config={"size": cfg.size, "style_dim": cfg.style_dim, "n_mlp": cfg.n_mlp,
                             "channel_base": cfg.channel_base, "max_channels": cfg.max_channels,

@@ -127,3 +127,19 @@ def test_stylegan2_continues_from_a_saved_file(tmp_path, faces) -> None:
     assert states_equal(g2, g) and states_equal(d2, d)  # lr 0: the continued weights are exactly the file's
     fresh, _, _, _ = stylegan2.train_stylegan2(cfg, faces, frozen)
     assert not states_equal(fresh, g)
+
+
+def test_stylegan2_recipe_runs_both_phases(tmp_path) -> None:
+    """The committed recipe: from scratch, then ``continue_steps`` more from the file just written."""
+    import json
+
+    from benchmark.pretrain.run import main
+
+    main(["--models", "stylegan2", "--out", str(tmp_path), "--steps-scale", "0.0002", "--n-train", "16",
+          "--no-manifest", "--no-quality", "--threads", "1"])  # fmt: skip
+    entry = json.loads((tmp_path / "record.json").read_text())["models"]["stylegan2"]
+    assert entry["first_phase"]["steps"] == 2 and entry["init_from"]["steps"] == 2
+    assert entry["init_from"]["seed"] == entry["first_phase"]["seed"] + 1
+    final = entry["files"]["stylegan2_smoke64.pt"]["sha256"]
+    assert entry["init_from"]["sha256"] == entry["first_phase"]["sha256"] != final
+    load_generator(tmp_path / "stylegan2_smoke64.pt")
