@@ -31,7 +31,7 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
 
 def check_entry_names(params: dict[str, Any], path: Path | str = "params") -> None:
     """Pipeline entries name DVC params (``method_cfg.<entry>``), where a dot would split the key."""
-    entries = [*params["methods"], *((params.get("ablation") or {}).get("methods") or [])]
+    entries = pipeline_methods(params)
     dotted = [m for m in entries if "." in str(m)]
     if dotted:
         raise ConfigError(f"{path}: method names must not contain '.' (DVC reads method_cfg.<name> as a nested "

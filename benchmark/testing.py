@@ -21,12 +21,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from benchmark.errors import InvalidImageError
 from benchmark.methods import runner
 
 CONTRACT_RESOLUTION = 32
+
+
+def randomize(module: torch.nn.Module, seed: int, scale: float = 0.1) -> torch.nn.Module:
+    """Overwrite every parameter with deterministic N(0, scale²) noise (1-d ``*weight`` norms near 1), so that
+    zero-initialised layers give non-trivial outputs in tests; returns the module in eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            noise = torch.randn(p.shape, generator=g) * scale
+            p.copy_(1 + noise if name.endswith("weight") and p.ndim == 1 else noise)
+    return module.eval()
 
 
 def make_test_images(folder: Path, n: int = 5, size: int = 40, seed: int = 0) -> list[Path]:

@@ -121,6 +121,7 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                           "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
     else:
         init = getattr(args, "init_from", None)
+        init_sha = sha256_file(init) if init is not None else None
         path = out / FILES[name][0]
         g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
         stylegan2.save(path, g, g_ema, d, stylegan2.latent_average(g_ema, seed=s.seed))
@@ -129,13 +130,12 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
             # the recipe's second phase: continue from the file just written (fp16 storage, fresh Adam moments)
             first = {"steps": res.steps_done, "seed": s.seed, "result": res.to_dict(), "sha256": sha256_file(path)}
             s = replace(s, steps=continue_steps, seed=s.seed + 1)
-            init = path
+            init, init_sha = path, first["sha256"]
             g, g_ema, d, res = stylegan2.train_stylegan2(C.STYLEGAN2_SMOKE, data, s, dev, init_from=init)
             stylegan2.save(path, g, g_ema, d, stylegan2.latent_average(g_ema, seed=s.seed))
             info["first_phase"] = first
         if init is not None:
-            info["init_from"] = {"file": Path(init).name, "sha256": info.get("first_phase", {}).get("sha256")
-                                 or sha256_file(init), "steps": s.steps, "seed": s.seed,
+            info["init_from"] = {"file": Path(init).name, "sha256": init_sha, "steps": s.steps, "seed": s.seed,
                                  "note": "g, g_ema and d continued; Adam moments restarted at zero"}  # fmt: skip
         cfg = C.STYLEGAN2_SMOKE
         info.update(config={"size": cfg.size, "style_dim": cfg.style_dim, "n_mlp": cfg.n_mlp,

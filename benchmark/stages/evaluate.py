@@ -34,10 +34,9 @@ def run_evaluate_folders(content: Path, stylized: Path, style: Path | None, metr
     return result
 
 
-def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: dict[str, Any],
-                  splits: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Metrics of ``results/stylized/<method>/<reference>/<split>`` for ``splits`` (default: the method's
-    splits in the profile, see :func:`benchmark.params.method_cells`)."""
+def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: dict[str, Any]) -> dict[str, Any]:
+    """Metrics of ``results/stylized/<method>/<reference>/<split>`` for the method's splits in the profile
+    (see :func:`benchmark.params.method_cells`)."""
     from benchmark.metrics.evaluate import evaluate_folders
 
     cfg = run.params.get("evaluate", {})
@@ -50,7 +49,7 @@ def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: d
         "profile": run.params["profile"],
         "splits": {},
     }
-    for split in splits or method_cells(run.params, method)[1]:
+    for split in method_cells(run.params, method)[1]:
         truth = layout.ground_truth_dir(reference, split)
         has_truth = bool(ref_info.get("ground_truth")) and truth.is_dir()
         metrics = list(cfg.get("metrics", [])) + (list(cfg.get("ground_truth_metrics", [])) if has_truth else [])

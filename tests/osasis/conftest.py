@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 import osasis
-
-
-def randomize(module: nn.Module, seed: int, scale: float = 0.1) -> nn.Module:
-    """Overwrite every parameter with N(0, scale²) noise (deterministic), keeping norms near identity."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            noise = torch.randn(p.shape, generator=g) * scale
-            p.copy_(1 + noise if name.endswith("weight") and p.ndim == 1 else noise)
-    return module.eval()
+from benchmark.testing import randomize
 
 
 @pytest.fixture(scope="session")

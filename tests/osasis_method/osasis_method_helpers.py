@@ -5,35 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import nn
 
+from benchmark.testing import randomize
 from osasis.api import build_diffae, build_latent_net, build_p2
 from osasis.weights import save_diffae_lightning, save_latent_stats, save_p2
-
-
-def randomize(module: nn.Module, seed: int, scale: float = 0.05) -> nn.Module:
-    """Small deterministic random weights (norm weights near 1) so zero-initialised outputs are non-trivial."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            noise = torch.randn(p.shape, generator=g) * scale
-            p.copy_(1 + noise if name.endswith("weight") and p.ndim == 1 else noise)
-    return module.eval()
 
 
 def write_tiny_models(folder: Path) -> dict[str, str]:
     """diffae_tiny32 autoencoder, its latent variant + stats, a p2_tiny32 DDPM: official layouts under ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    auto = randomize(build_diffae("diffae_tiny32"), 1)
+    auto = randomize(build_diffae("diffae_tiny32"), 1, 0.05)
     latent = build_diffae("diffae_latent_tiny32")
     latent.load_state_dict({**auto.state_dict(), **{f"latent_net.{k}": v for k, v in
-                            randomize(build_latent_net("latent_tiny"), 2).state_dict().items()}})  # fmt: skip
+                            randomize(build_latent_net("latent_tiny"), 2, 0.05).state_dict().items()}})  # fmt: skip
     stats_codes = torch.randn(64, 32, generator=torch.Generator().manual_seed(3)) * 0.5
     save_diffae_lightning(folder / "autoenc.ckpt", auto)
     save_diffae_lightning(folder / "latent.ckpt", latent)
     save_latent_stats(folder / "latent.pkl", stats_codes)
-    save_p2(folder / "p2.pt", randomize(build_p2("p2_tiny32"), 4))
+    save_p2(folder / "p2.pt", randomize(build_p2("p2_tiny32"), 4, 0.05))
     return {"autoenc": str(folder / "autoenc.ckpt"), "latent": str(folder / "latent.ckpt"),
             "stats": str(folder / "latent.pkl"), "p2": str(folder / "p2.pt")}  # fmt: skip
 

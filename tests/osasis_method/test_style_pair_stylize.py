@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from osasis_method_helpers import randomize, tiny_config
+from osasis_method_helpers import tiny_config
 
 from benchmark.methods import runner
-from benchmark.testing import make_test_images
+from benchmark.testing import make_test_images, randomize
 from osasis.api import encode, invert, reverse
 from osasis.configs import get_config
 from osasis.method import models, plugin
