@@ -84,7 +84,8 @@ class MTGLoss(nn.Module):
                 self._style_embeddings = [unit(e.embed_image(self.style)) for e, _ in self.embedders]
         return self._style_embeddings
 
-    def terms(self, a: torch.Tensor, a_ref: torch.Tensor, b: torch.Tensor, b_ref: torch.Tensor) -> dict[str, torch.Tensor]:
+    def terms(self, a: torch.Tensor, a_ref: torch.Tensor, b: torch.Tensor, b_ref: torch.Tensor
+              ) -> dict[str, torch.Tensor]:  # fmt: skip
         """Unweighted terms ``clip_across``, ``clip_within``, ``ref_clip``, ``l2``, ``lpips``."""
         out = weighted_clip_terms(self.embedders, a, a_ref, b, b_ref, self.style_embeddings())
         low = bicubic_downsample(b_ref, self.factor)
@@ -137,7 +138,8 @@ def renders(g_frozen: Generator, g_train: Generator, z: torch.Tensor, w_style: t
 
 def finetune(g_frozen: Generator, g_train: Generator, w_style: torch.Tensor, loss_fn: MTGLoss,
              settings: FinetuneSettings, rng: torch.Generator, optimizer: torch.optim.Adam | None = None,
-             on_step: Callable[[int, dict[str, float]], None] | None = None) -> tuple[torch.optim.Adam, list[float]]:  # fmt: skip
+             on_step: Callable[[int, dict[str, float]], None] | None = None,
+             ) -> tuple[torch.optim.Adam, list[float]]:  # fmt: skip
     """Fine-tune ``g_train`` in place; returns the optimiser (saved as ``g_optim``) and the losses."""
     dev = w_style.device
     g_frozen.eval().requires_grad_(False)

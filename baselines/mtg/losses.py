@@ -127,7 +127,8 @@ def embed_all(embedder: Embedder, a: torch.Tensor, a_ref: torch.Tensor, b: torch
 
 
 def weighted_clip_terms(embedders: Sequence[tuple[Embedder, float]], a: torch.Tensor, a_ref: torch.Tensor,
-                        b: torch.Tensor, b_ref: torch.Tensor, styles: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:  # fmt: skip
+                        b: torch.Tensor, b_ref: torch.Tensor, styles: Sequence[torch.Tensor],
+                        ) -> dict[str, torch.Tensor]:  # fmt: skip
     """Each CLIP term summed over the embedders with their weights (released: ViT-B/32 + ViT-B/16, 1 each).
 
     ``styles[i]``: the reference image, or its unit embedding under ``embedders[i]``.

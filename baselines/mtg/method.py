@@ -222,7 +222,8 @@ class MTG(StylizationMethod):
         workdir.mkdir(parents=True, exist_ok=True)
         asset = self._pretrained_asset(reference)
         if asset is not None:
-            file = assets.resolve(asset, cfg.pretrained_paths.get(asset))
+            explicit = cfg.pretrained_paths.get(asset)
+            file = Path(explicit) if explicit else assets.resolve(asset)
             model = load_mtg(file)  # validates the official layout before it is used
             if model.generator.size != cfg.image_size:
                 raise ConfigError(f"mtg: {asset} outputs {model.generator.size}px but image_size={cfg.image_size}")
@@ -243,8 +244,9 @@ class MTG(StylizationMethod):
         ii2s = II2SSettings(steps=cfg.ii2s_steps, lr=cfg.ii2s_lr, l2_weight=cfg.ii2s_l2, lpips_weight=cfg.ii2s_lpips,
                             p_norm_weight=cfg.ii2s_p_norm, downsample_factor=cfg.downsample_factor,
                             noise=cfg.ii2s_noise, final_update=cfg.ii2s_final_update)  # fmt: skip
+        ii2s_rng = seeded_generator(self.seed, "mtg-ii2s", reference.stem)
         w_style, ii2s_losses = embed(g_frozen, style, style_low, latent_avg.to(self.device), lpips,
-                                     self._pca(g_frozen), ii2s, seeded_generator(self.seed, "mtg-ii2s", reference.stem))  # fmt: skip
+                                     self._pca(g_frozen), ii2s, ii2s_rng)  # fmt: skip
         weights = LossWeights(clip_across=cfg.clip_across_lambda, clip_within=cfg.clip_within_lambda,
                               ref_clip=cfg.ref_clip_lambda, l2=cfg.l2_lambda, lpips=cfg.lpips_lambda)  # fmt: skip
         loss_fn = MTGLoss(self._embedders(), lpips, style, style_low, weights, cfg.downsample_factor)
