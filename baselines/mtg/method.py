@@ -239,6 +239,7 @@ class MTG(StylizationMethod):
         if latent_avg is None:
             raise ConfigError(f"mtg: {self._generator_file()} stores no latent_avg (II2S starts from it)")
         g_train, _ = self._base_generator()
+        embedders = self._embedders()  # before any optimisation: a missing CLIP file fails fast
         style, style_low = (t.to(self.device) for t in self._reference_targets(reference, g_frozen.size))
         lpips = get_lpips("vgg", self.device)
         ii2s = II2SSettings(steps=cfg.ii2s_steps, lr=cfg.ii2s_lr, l2_weight=cfg.ii2s_l2, lpips_weight=cfg.ii2s_lpips,
@@ -249,7 +250,7 @@ class MTG(StylizationMethod):
                                      self._pca(g_frozen), ii2s, ii2s_rng)  # fmt: skip
         weights = LossWeights(clip_across=cfg.clip_across_lambda, clip_within=cfg.clip_within_lambda,
                               ref_clip=cfg.ref_clip_lambda, l2=cfg.l2_lambda, lpips=cfg.lpips_lambda)  # fmt: skip
-        loss_fn = MTGLoss(self._embedders(), lpips, style, style_low, weights, cfg.downsample_factor)
+        loss_fn = MTGLoss(embedders, lpips, style, style_low, weights, cfg.downsample_factor)
         settings = FinetuneSettings(iterations=cfg.iterations, batch=cfg.batch, lr=cfg.lr,
                                     g_reg_every=cfg.g_reg_every, phase=cfg.phase, noise=cfg.train_noise)  # fmt: skip
         opt, losses = finetune(g_frozen, g_train, w_style, loss_fn, settings,

@@ -248,3 +248,16 @@ def test_clip_preprocessing_matches_torchvision_without_antialias() -> None:
                            T.Resize(224, interpolation=T.InterpolationMode.BICUBIC, antialias=False),
                            T.CenterCrop(224), T.Normalize(CLIP_MEAN, CLIP_STD)])(x)  # fmt: skip
     torch.testing.assert_close(model.seen, reference)
+
+
+def test_missing_clip_weights_fail_fast_with_the_asset_name(tiny_gan_file: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from benchmark.errors import AssetError
+
+    monkeypatch.setenv("OSASIS_BENCH_WEIGHTS", str(tmp_path / "none"))
+    monkeypatch.setenv("OSASIS_BENCH_CACHE", str(tmp_path / "none"))
+    ref = make_test_images(tmp_path / "ref", n=1, size=40)[0]
+    method = create_method("mtg", tiny_config(tiny_gan_file, embedder="clip", ii2s_steps=10**6), device="cpu",
+                           seed=0, resolution=24)  # fmt: skip
+    with pytest.raises(AssetError, match="clip-vit-b32-openai"):
+        method.prepare(ref, tmp_path / "work")
