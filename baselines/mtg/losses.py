@@ -5,8 +5,9 @@
   padding of ``3 * factor`` split ``floor/ceil`` (6/6 at factor 4), applied along H then W with stride ``factor``.
 * :class:`MTGCLIPEmbedder` is the released ``CLIPLoss`` image path: ``(x + 1) / 2`` → tensor bicubic resize of
   the short side to the model size *without* antialiasing (torchvision 0.8.2 tensors, which MTG pins) → centre
-  crop → CLIP mean/std. ``clip.load`` on CUDA gives fp16 weights; ``half=True`` reproduces that on CUDA (on a CPU
-  ``clip.load`` casts to fp32, and so do we). CLIP is loaded once, through :func:`benchmark.features.clip.build_clip`.
+  crop → CLIP mean/std. ``clip.load`` on CUDA gives fp16 weights; ``half=True`` approximates that on CUDA with fp16
+  autocast (convolutions and matmuls in fp16, layer norms in fp32; on a CPU ``clip.load`` casts to fp32, and so do
+  we). CLIP is loaded once, through :func:`benchmark.features.clip.build_clip`.
 * Embeddings are L2-normalised before any difference (``get_image_features(norm=True)``).
 """
 
@@ -60,10 +61,6 @@ class MTGCLIPEmbedder(CLIPEmbedder):
     def __init__(self, model: nn.Module, half: bool = False) -> None:
         super().__init__(model, preprocess="mtg")
         self.half_precision = half
-        if half:
-            from open_clip.model import convert_weights_to_lp
-
-            convert_weights_to_lp(self.model)
 
     def embed_image(self, x: torch.Tensor) -> torch.Tensor:
         x = (x + 1) / 2
@@ -74,8 +71,9 @@ class MTGCLIPEmbedder(CLIPEmbedder):
         top, left = (x.shape[-2] - self.size) // 2, (x.shape[-1] - self.size) // 2
         x = x[..., top : top + self.size, left : left + self.size]
         x = (x - self.mean) / self.std
-        if self.half_precision:
-            x = x.half()
+        if self.half_precision and x.is_cuda:
+            with torch.autocast("cuda", dtype=torch.float16):
+                return self.model.encode_image(x).float()
         return self.model.encode_image(x).float()
 
 

@@ -92,7 +92,7 @@ class MTGConfig:
     clip_models: list[str] = field(default_factory=lambda: ["ViT-B-32", "ViT-B-16"])
     clip_model_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])
     clip_paths: dict[str, str] = field(default_factory=dict)  # arch -> explicit weight file
-    clip_half_on_cuda: bool = True  # clip.load gives fp16 weights on CUDA (fp32 on CPU)
+    clip_half_on_cuda: bool = True  # clip.load gives fp16 weights on CUDA (here: fp16 autocast; fp32 on CPU)
     clip_across_lambda: float = 1.0
     clip_within_lambda: float = 0.5
     ref_clip_lambda: float = 30.0
