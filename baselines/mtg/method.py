@@ -39,6 +39,11 @@ from benchmark.errors import ConfigError
 from benchmark.methods.base import StylizationMethod
 from benchmark.seeding import generator as seeded_generator
 
+try:  # the shared inverter factory that arrives with the HFGI inverter (branch hfgi)
+    from baselines.jojogan.inverters import InverterOptions, build_inverter, synthesize
+except ImportError:  # before that merge: e4e / projector built here exactly as JoJoGAN builds them
+    InverterOptions = build_inverter = synthesize = None  # type: ignore[assignment,misc]
+
 MODEL_FILE = "mtg_style.pt"
 INFO_FILE = "mtg_finetune.json"
 RELEASED_MIX_INDEX = 7
@@ -55,9 +60,13 @@ class MTGConfig:
     image_size: int = 1024
     # --- inversion of the inputs (JoJoGAN's factory): e4e | projector | hfgi (when registered)
     inverter: str = "e4e"  # released inference.py offers II2S (per-image optimisation) or e4e
-    inverter_mode: str = "wplus"  # passed to inverters that have modes (hfgi: wplus | full)
     encoder: str = "e4e-ffhq-encode"
     encoder_path: str | None = None
+    hfgi: str = "hfgi-ffhq"  # inverter: hfgi (field names shared with JoJoGAN's InverterOptions)
+    hfgi_path: str | None = None
+    hfgi_mode: str = "full"  # full: HFGI's distortion branch on the fine-tuned G | wplus: W+ code only
+    hfgi_base: str = "encoder"
+    hfgi_input_resize: str = "pil-bilinear"
     projector_steps: int = 200
     projector_lr: float = 0.05
     projector_lpips: str = "vgg"
@@ -175,8 +184,11 @@ class MTG(StylizationMethod):
         return out
 
     def _make_inverter(self, g: Generator, latent_avg: torch.Tensor | None) -> Inverter:
-        """Build the configured inverter through JoJoGAN's factory (same arguments as JoJoGAN passes)."""
+        """The configured inverter of the *pretrained* generator, from JoJoGAN's inverter factory."""
         cfg = self.config
+        if build_inverter is not None:
+            options = InverterOptions.from_config(cfg)
+            return build_inverter(cfg.inverter, g, latent_avg, options, device=self.device, seed=self.seed)
         if cfg.inverter == "e4e":
             encoder, enc_avg, _ = load_e4e(assets.resolve(cfg.encoder, cfg.encoder_path))
             if encoder.cfg.n_latent != g.n_latent or encoder.cfg.style_dim != g.style_dim:
@@ -193,8 +205,7 @@ class MTG(StylizationMethod):
                 lpips_net = get_lpips(cfg.projector_lpips, self.device)
             w_avg = latent_avg.reshape(-1, g.style_dim)[:1].to(self.device) if latent_avg is not None else None
             return INVERTERS["projector"](g=g, settings=settings, lpips_net=lpips_net, w_avg=w_avg)
-        return INVERTERS[cfg.inverter](g=g, latent_avg=latent_avg, mode=cfg.inverter_mode, g_style=self._g,
-                                       device=self.device, seed=self.seed)  # fmt: skip
+        return INVERTERS[cfg.inverter](g=g, latent_avg=latent_avg)
 
     def _pretrained_asset(self, reference: Path) -> str | None:
         styles = self.config.pretrained_styles
@@ -292,21 +303,22 @@ class MTG(StylizationMethod):
         out[:, k:] = self._style[:, k:].to(out)
         return out
 
-    @torch.no_grad()
-    def _render(self, w: torch.Tensor, images: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
+    def _noise(self, names: Sequence[str]) -> str | list[torch.Tensor]:
+        """Inference noise: the stored buffers, or maps drawn per image from (seed, image name)."""
         assert self._g is not None
-        render = getattr(self._inverter, "render", None)
-        if callable(render):  # inverters that also condition the generator (HFGI's full mode)
-            return render(self._g, w, images, names)
         if self.config.inference_noise == "const":
-            return self._g(w)
+            return "const"
         per_image = [self._g.random_noises(1, seeded_generator(self.seed, "mtg-noise", n)) for n in names]
-        noises = [torch.cat(layer) for layer in zip(*per_image, strict=True)]
-        return self._g(w, noise=noises)
+        return [torch.cat(layer) for layer in zip(*per_image, strict=True)]
 
     def stylize(self, images: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
         if self._g is None or self._inverter is None:
             raise RuntimeError("call load() before stylize()")
-        w = self.style_codes(self._inverter(images, names).to(self.device))
-        out = (self._render(w, images, names) * 0.5 + 0.5).clamp(0, 1).float().cpu()
+        noise = self._noise(names)
+        if synthesize is not None:  # HFGI full mode conditions the fine-tuned generator inside synthesize
+            out = synthesize(self._inverter, self._g, images, names, edit=self.style_codes, noise=noise)
+        else:
+            with torch.no_grad():
+                out = self._g(self.style_codes(self._inverter(images, names).to(self.device)), noise=noise)
+        out = (out * 0.5 + 0.5).clamp(0, 1).float().cpu()
         return imageio.resize(out, self.resolution).to(images.device)
