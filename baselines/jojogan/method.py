@@ -23,7 +23,8 @@ from baselines.jojogan.inverters import INVERTERS, Inverter, ProjectorSettings
 from baselines.stylegan2.checkpoint import load_discriminator, load_generator, save_official
 from baselines.stylegan2.model import Generator
 from benchmark import assets, imageio
-from benchmark.errors import ConfigError
+from benchmark.checkpoints import sha256_of, verify_recorded
+from benchmark.errors import CheckpointError, ConfigError
 from benchmark.methods.base import StylizationMethod
 from benchmark.seeding import generator as seeded_generator
 
@@ -69,6 +70,14 @@ class JoJoGANConfig:
             raise ValueError(f"train_noise must be 'random' or 'const', got {self.train_noise!r}")
         if self.projector_lpips not in ("vgg", "alex", "none"):
             raise ValueError(f"projector_lpips must be 'vgg', 'alex' or 'none', got {self.projector_lpips!r}")
+
+
+def save_official_code(path: Path, w_ref: torch.Tensor) -> Path:
+    """The reference's W+ code (``{"latent": [1, n_latent, D]}``), written atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"latent": w_ref.detach().cpu()}, tmp)
+    tmp.replace(path)
+    return path
 
 
 class JoJoGAN(StylizationMethod):
@@ -139,22 +148,36 @@ class JoJoGAN(StylizationMethod):
         )  # fmt: skip
         rng = seeded_generator(self.seed, "jojogan-finetune", Path(reference).stem)
         losses = finetune(g, disc, w_ref, ref.to(self.device) * 2 - 1, settings, rng)
-        save_official(workdir / GENERATOR_FILE, g=g, latent_avg=latent_avg)
-        torch.save({"latent": w_ref.detach().cpu()}, workdir / CODE_FILE)
+        generator_file = save_official(workdir / GENERATOR_FILE, g=g, latent_avg=latent_avg)
+        code_file = save_official_code(workdir / CODE_FILE, w_ref)
         info = {
             "reference": Path(reference).name,
             "swap_indices": cfg.swap_indices or swap_indices(g.n_latent, cfg.preserve_color),
             "losses_first_last": [losses[0], losses[-1]] if losses else [],
             "iterations": len(losses),
+            "sha256": {GENERATOR_FILE: sha256_of(generator_file), CODE_FILE: sha256_of(code_file)},
         }
         imageio.atomic_write_text(workdir / INFO_FILE, json.dumps(info, indent=2) + "\n")
 
     def load(self, reference: Path, workdir: Path) -> None:
         """Load the fine-tuned generator and build the inverter (it uses the *pretrained* G for projection)."""
-        g_ft, _ = load_generator(Path(workdir) / GENERATOR_FILE, key="g")
+        path = Path(workdir) / GENERATOR_FILE
+        verify_recorded(path, self._recorded_hash(Path(workdir), GENERATOR_FILE), "JoJoGAN fine-tuned generator")
+        g_ft, _ = load_generator(path, key="g")
         self._g = g_ft.to(self.device).eval().requires_grad_(False)
         base, latent_avg = self._base_generator()
         self._inverter = self._make_inverter(base, latent_avg)
+
+    @staticmethod
+    def _recorded_hash(workdir: Path, name: str) -> str | None:
+        """The SHA-256 ``prepare`` recorded for ``name`` in the workdir's info file."""
+        info = workdir / INFO_FILE
+        if not info.is_file():
+            raise CheckpointError(f"jojogan: {workdir} holds no {INFO_FILE}; run finetune for this reference first")
+        try:
+            return json.loads(info.read_text())["sha256"][name]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CheckpointError(f"jojogan: {info} records no SHA-256 for {name}; run finetune again") from None
 
     @torch.no_grad()
     def _render(self, w: torch.Tensor) -> torch.Tensor:

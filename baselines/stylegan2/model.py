@@ -158,9 +158,20 @@ class Generator(nn.Module):
         return skip
 
     def sample(self, z: torch.Tensor, truncation: float = 1.0, w_avg: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from z with optional truncation toward ``w_avg`` (constant noise)."""
+        """Images from z with truncation toward ``w_avg`` (constant noise): ``w_avg + truncation * (w - w_avg)``.
+
+        Any ``truncation != 1`` needs ``w_avg`` ([1, style_dim] or [style_dim]): the checkpoint's ``latent_avg``,
+        or ``mean_latent(4096)`` as the official ``generate.py`` computes it. Without one this raises instead of
+        silently sampling untruncated.
+        """
         w = self.mapping(z)
-        if truncation < 1.0 and w_avg is not None:
+        if truncation != 1.0:
+            if w_avg is None:
+                raise ValueError(
+                    f"truncation={truncation} needs w_avg: pass the checkpoint's latent_avg or g.mean_latent(4096) "
+                    "(the official generate.py)"
+                )
+            w_avg = w_avg.reshape(-1, self.style_dim)[:1].to(w)
             w = w_avg + truncation * (w - w_avg)
         return self(w)
 
