@@ -229,36 +229,52 @@ def load_p2(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq25
 
 
 # ----------------------------------------------------------------------------------------------------- savers
+def _detached(value: torch.Tensor) -> torch.Tensor:
+    value = value.detach()
+    return value if value.is_meta else value.cpu()
+
+
 def _prefixed(prefix: str, state: Mapping[str, torch.Tensor]) -> OrderedDict:
-    return OrderedDict((prefix + k, v.detach().cpu()) for k, v in state.items())
+    return OrderedDict((prefix + k, _detached(v)) for k, v in state.items())
 
 
-def save_diffae_lightning(path: str | Path, model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
-                          x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
-                          global_step: int = 0, sample_size: int = OFFICIAL_SAMPLE_SIZE) -> Path:  # fmt: skip
-    """Write a DiffAE Lightning-layout checkpoint (``model.*``, ``ema_model.*``, ``x_T``[, ``conds_*``]).
+def lightning_checkpoint(model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
+                         x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
+                         global_step: int = 0, sample_size: int = OFFICIAL_SAMPLE_SIZE) -> dict[str, Any]:  # fmt: skip
+    """The DiffAE Lightning-layout checkpoint dict (``model.*``, ``ema_model.*``, ``x_T``[, ``conds_*``]).
 
     ``ema_model`` defaults to ``model``. ``x_T`` is the official ``LitModel`` buffer ``[sample_size, 3, H, W]``
     (default: seeded N(0, I) noise, as the official model draws at construction). ``stats`` adds the (1, C)
     ``conds_mean``/``conds_std`` buffers that the latent checkpoint carries. ``hyper_parameters`` holds our config
-    as plain data.
+    as plain data. Meta-device models give the layout without data (used to check it at full size).
     """
     ema_model = ema_model or model
     cfg = model.config
     state = _prefixed("model.", model.state_dict())
     state.update(_prefixed("ema_model.", ema_model.state_dict()))
     if x_T is None:
-        generator = torch.Generator().manual_seed(0)
-        x_T = torch.randn(sample_size, cfg.in_channels, cfg.image_size, cfg.image_size, generator=generator)
+        shape = (sample_size, cfg.in_channels, cfg.image_size, cfg.image_size)
+        if next(iter(state.values())).is_meta:
+            x_T = torch.empty(shape, device="meta")
+        else:
+            x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
     if x_T.dim() != 4 or tuple(x_T.shape[1:]) != expected:
         raise ValueError(f"x_T must be [sample_size, {', '.join(map(str, expected))}], got {tuple(x_T.shape)}")
-    state["x_T"] = x_T.detach().cpu()
+    state["x_T"] = _detached(x_T)
     if stats is not None:
         state["conds_mean"] = stats.mean.reshape(1, -1).clone()
         state["conds_std"] = stats.std.reshape(1, -1).clone()
-    ckpt = {"epoch": 0, "global_step": global_step, "state_dict": state,
+    return {"epoch": 0, "global_step": global_step, "state_dict": state,
             "hyper_parameters": {"osasis_config": config_to_dict(cfg)}}  # fmt: skip
+
+
+def save_diffae_lightning(path: str | Path, model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
+                          x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
+                          global_step: int = 0, sample_size: int = OFFICIAL_SAMPLE_SIZE) -> Path:  # fmt: skip
+    """Write :func:`lightning_checkpoint` to ``path`` (loadable by the official ``LitModel``)."""
+    ckpt = lightning_checkpoint(model, ema_model, x_T=x_T, stats=stats, global_step=global_step,
+                                sample_size=sample_size)  # fmt: skip
     return _save(ckpt, path)
 
 

@@ -52,14 +52,18 @@ def atomic_save(obj: Any, path: str | Path) -> Path:
 def _state(module: nn.Module, half: bool, prefix: str = "") -> OrderedDict:
     out = OrderedDict()
     for k, v in module.state_dict().items():
-        v = v.detach().cpu()
+        v = v.detach() if v.is_meta else v.detach().cpu()
         out[prefix + k] = v.half() if half and v.is_floating_point() else v.clone()
     return out
 
 
-def save_style_model(path: str | Path, model_b: DiffAEAutoencoder, spn: SPN | None, *, iteration: int,
-                     latent_net: nn.Module | None = None, half: bool = False) -> Path:  # fmt: skip
-    """Write ε^B (+ SPN) in the official ``iter_N.pt`` layout, without optimizer states."""
+def style_model_checkpoint(model_b: DiffAEAutoencoder, spn: SPN | None, *, iteration: int,
+                           latent_net: nn.Module | None = None, half: bool = False) -> dict[str, Any]:  # fmt: skip
+    """ε^B (+ SPN) as the official ``iter_N.pt`` dict, without optimizer states.
+
+    ``diffae_B`` is the state of the official latent model (UNet + ``encoder`` + ``latent_net``), which the official
+    ``utils/tester.py`` loads strictly; ``latent_net`` supplies the last part when ε^B has none of its own.
+    """
     diffae_b = _state(model_b, half)
     if latent_net is not None and not any(k.startswith("latent_net.") for k in diffae_b):
         diffae_b.update(_state(latent_net, half, "latent_net."))
@@ -67,6 +71,13 @@ def save_style_model(path: str | Path, model_b: DiffAEAutoencoder, spn: SPN | No
     if spn is not None:
         ckpt["model_map"] = _state(spn, half)
         ckpt["optim_map"] = {}
+    return ckpt
+
+
+def save_style_model(path: str | Path, model_b: DiffAEAutoencoder, spn: SPN | None, *, iteration: int,
+                     latent_net: nn.Module | None = None, half: bool = False) -> Path:  # fmt: skip
+    """Write :func:`style_model_checkpoint` to ``path`` atomically."""
+    ckpt = style_model_checkpoint(model_b, spn, iteration=iteration, latent_net=latent_net, half=half)
     return atomic_save(ckpt, path)
 
 
