@@ -75,15 +75,19 @@ def _stub_class(module: str, name: str) -> type:
     return type(name, (PickledStub,), {"_module": module, "_qualname": name, "__module__": __name__})
 
 
-#: Modules whose names may never be stubbed (their allowed entries are exact pairs below).
-_RESERVED_MODULES = ("builtins", "__builtin__", "torch", "numpy", "collections", "copyreg", "_codecs", "codecs")
+#: Modules that may never be stubbed, besides those holding allow-listed entries (and their parents).
+_NEVER_STUBBED = ("builtins", "__builtin__", "copyreg", "copy_reg", "_codecs", "codecs")
 
 
 def _normalise_stub_modules(stub_modules: Iterable[str]) -> tuple[str, ...]:
+    """``ldm`` or ``ldm.*`` -> ``ldm`` (the module and its submodules). A name that covers an allow-listed module
+    (``torch``, ``numpy``, ``collections``...) is refused; ``torch.nn.modules`` (pickled modules) is fine."""
+    allowed_modules = {module for module, _ in ALLOWED_GLOBALS}
     names = []
     for name in stub_modules:
         name = name[:-2] if name.endswith(".*") else name
-        if not name or any(name == r or name.startswith(r + ".") for r in _RESERVED_MODULES):
+        covers_allowed = any(m == name or m.startswith(name + ".") for m in allowed_modules)
+        if not name or name in _NEVER_STUBBED or covers_allowed:
             raise ValueError(f"module {name!r} cannot be stubbed")
         names.append(name)
     return tuple(names)

@@ -404,3 +404,24 @@ def test_prefix_rule_file_read_gadget(tmp_path: Path) -> None:
         CONTAINERS[container](payload, path)
         with pytest.raises(CheckpointError, match="not allowed"):
             load_restricted(path, "numpy weights")
+
+
+def test_pickled_torch_module_as_stubs(tmp_path: Path, marker: Path) -> None:
+    """Whole pickled modules (e.g. InST's ``Attentions`` embedding file) load as inert records when their module
+    trees are named; their tensors stay reachable, and nothing of theirs runs."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    torch.save(net, tmp_path / "module.pt")
+    with pytest.raises(CheckpointError, match="torch.nn.modules.container.Sequential"):
+        load_tensors(tmp_path / "module.pt", "embedding")
+    loaded = load_restricted(tmp_path / "module.pt", "embedding", stub_modules=("torch.nn.modules.*",))
+    assert isinstance(loaded, PickledStub) and loaded._qualname == "Sequential"
+    linear = loaded.state["_modules"]["0"]
+    assert torch.equal(linear.state["_parameters"]["weight"], net[0].weight)
+    for name in ("torch", "numpy", "collections", "builtins", "torch._utils"):
+        with pytest.raises(ValueError, match="cannot be stubbed"):
+            load_restricted(tmp_path / "module.pt", "embedding", stub_modules=(name,))
+    path = _hostile(tmp_path, marker, "dotted-torch._utils-os.system")
+    with pytest.raises(CheckpointError):
+        load_restricted(path, "embedding", stub_modules=("torch.nn.modules",))
+    assert not marker.exists()
