@@ -253,18 +253,26 @@ def _describe_failure(path: Path, what: str, exc: BaseException) -> CheckpointEr
 
 
 def _check_container(path: Path, what: str) -> str:
-    """``zip`` (a torch archive), ``pickle`` (legacy torch file or plain pickle); refuses anything else."""
-    if zipfile.is_zipfile(path):
+    """``zip`` (a torch archive) or ``pickle`` (legacy torch file or plain pickle); refuses anything else.
+
+    The archive is listed with torch's own reader and torch's own test (the first bytes), so what is checked here is
+    what :func:`torch.load` will read.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head == b"PK\x03\x04":
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-        except (zipfile.BadZipFile, OSError) as exc:
+            with path.open("rb") as handle:
+                records = torch._C.PyTorchFileReader(handle).get_all_records()
+        except Exception as exc:  # noqa: BLE001
             raise _describe_failure(path, what, exc) from exc
-        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+        if "constants.pkl" in records or any(r.startswith("code/") or r.endswith("constants.pkl") for r in records):
             raise CheckpointError(f"{what}: {path} is a TorchScript archive, not a checkpoint; refusing to load it")
-        if not any(n.endswith("data.pkl") for n in names):
+        if "data.pkl" not in records:
             raise CheckpointError(f"{what}: {path} is a zip file but not a torch checkpoint (no data.pkl)")
         return "zip"
+    if zipfile.is_zipfile(path):
+        raise CheckpointError(f"{what}: {path} holds a zip archive after other bytes; it is not a torch checkpoint")
     if tarfile.is_tarfile(path):
         raise CheckpointError(f"{what}: {path} is a tar archive (pre-0.4 torch format); it is not supported")
     return "pickle"

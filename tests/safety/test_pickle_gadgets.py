@@ -176,6 +176,14 @@ def test_torchscript_and_tar_archives_are_refused(tmp_path: Path) -> None:
         tar.add(tmp_path / "ts.pt", arcname="storages")
     with pytest.raises(CheckpointError, match="tar"):
         load_restricted(tmp_path / "old.tar", "tar", stub_modules=("argparse",))
+    # a zip hidden behind other bytes (Python's zipfile finds it, torch would not): refused, not guessed
+    (tmp_path / "hidden.pt").write_bytes(b"\x80\x02junk" + (tmp_path / "ts.pt").read_bytes())
+    with pytest.raises(CheckpointError, match="hidden.pt"):
+        load_tensors(tmp_path / "hidden.pt", "hidden")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("readme.txt", "not a checkpoint")
+    with pytest.raises(CheckpointError, match="other.zip"):
+        load_tensors(tmp_path / "other.zip", "zip")
 
 
 # ------------------------------------------------------------------------------- every loading route
