@@ -161,7 +161,7 @@ def test_jojogan_with_hfgi(tiny_gan_file: Path, tiny_hfgi_file: Path, tmp_path: 
         outs[mode] = method.stylize(torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0)), ["a", "b"])
         assert outs[mode].shape == (2, 3, 24, 24) and outs[mode].min() >= 0 and outs[mode].max() <= 1
     assert (outs["full"] - outs["wplus"]).abs().max() > 1e-4
-    with pytest.raises(ValueError, match="hfgi_mode"):
+    with pytest.raises(ConfigError, match="hfgi_mode"):
         create_method("jojogan", {"hfgi_mode": "both"}, device="cpu", seed=0, resolution=24)
 
 
@@ -175,3 +175,50 @@ def test_committed_smoke_branch_fits_the_smoke_generator() -> None:
                        .repeat(len(images), g.n_latent, 1))  # fmt: skip
     out = inv.reconstruct(torch.rand(1, 3, 64, 64), ["a"])
     assert out.shape == (1, 3, 64, 64) and torch.isfinite(out).all()
+
+
+def test_smoke_trainer_is_seeded_and_writes_the_branch_layout(tiny_gan_file: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from benchmark.pretrain import hfgi as trainer
+    from benchmark.pretrain.run import RECIPES
+
+    g, _ = load_generator(tiny_gan_file)
+    faces = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    codes = g.mapping(torch.randn(4, g.style_dim, generator=torch.Generator().manual_seed(1)))[:, None]
+    codes = codes.repeat(1, g.n_latent, 1).detach()
+    recipe = RECIPES["hfgi"]
+    settings = replace(recipe, steps=3, batch_size=2, extra={**recipe.extra, "condition_size": 32, "input_size": 32})
+
+    def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a - b).abs().mean(dim=(1, 2, 3))
+
+    runs = [trainer.train_branch(g, faces, codes, settings, l1) for _ in range(2)]
+    assert runs[0][2].losses == runs[1][2].losses and runs[0][2].steps_done == 3
+    for a, b in zip(runs[0][0].parameters(), runs[1][0].parameters()):
+        assert torch.equal(a, b)
+    residue, grid_align, _ = runs[0]
+    assert residue.cond_channels == g.convs[4].conv.cout and not residue.training
+    path = trainer.save(tmp_path / "branch.pt", residue, grid_align, settings)
+    weights = load_hfgi(path, parts=("residue", "grid_align"))
+    assert weights.config.input_size == 32 and weights.opts["base_inverter"] == "projector"
+    quality = trainer.reconstruction_lpips(g, residue, grid_align, faces, codes, {"l1": l1})
+    assert set(quality["l1"]) == {"wplus", "hfgi"}
+
+
+def test_ranger_is_centralised_radam_with_lookahead() -> None:
+    from benchmark.pretrain.hfgi import Ranger
+
+    grad = torch.arange(6.0).reshape(2, 3)
+    p = torch.nn.Parameter(torch.ones(2, 3))
+    ref = torch.nn.Parameter(torch.ones(2, 3))
+    opt, radam = Ranger([p], lr=0.1, k=2, alpha=0.5), torch.optim.RAdam([ref], lr=0.1, betas=(0.95, 0.999), eps=1e-5)
+    for _ in range(2):
+        opt.zero_grad()
+        (p * grad).sum().backward()
+        opt.step()
+        ref.grad = grad - grad.mean(dim=1, keepdim=True)  # gradient centralisation
+        radam.step()
+    # after k = 2 steps the fast weights move halfway back to the slow copy (the start)
+    torch.testing.assert_close(p.detach(), 1 + 0.5 * (ref.detach() - 1), rtol=0, atol=1e-7)
+    assert not torch.equal(p.detach(), torch.ones(2, 3))
