@@ -48,8 +48,9 @@ RECIPES: dict[str, TrainSettings] = {
     "stylegan2": TrainSettings(steps=10000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1, "continue_steps": 8000}),
     # HFGI's residue + grid_align over the tiny StyleGAN2 (benchmark/pretrain/hfgi.py; official losses and Ranger)
-    "hfgi": TrainSettings(steps=240, batch_size=8, lr=1e-3, ema_decay=0.0, grad_clip=None,
+    "hfgi": TrainSettings(steps=300, batch_size=8, lr=1e-3, ema_decay=0.0, grad_clip=None,
                           extra={"n_faces": 24, "n_eval": 6, "projector_steps": 20, "input_size": 64,
+                                 "zero_init_heads": True,
                                  "condition_size": 64, "distortion_scale": 0.15, "aug_rate": 0.9, "l2_lambda": 1.0,
                                  "lpips_lambda": 0.8, "res_lambda": 0.1, "id_lambda": 0.0}),
 }  # fmt: skip
