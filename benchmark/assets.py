@@ -16,10 +16,8 @@ Nothing here downloads; only the ``fetch`` stage does. A missing file or a check
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.util
-import json
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -132,27 +130,20 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _verified_sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256.json")
+#: Files hashed in this process: (path, device, inode, size, mtime, ctime) -> SHA-256. Never read from disk, so a
+#: file placed beside an asset cannot vouch for it: the pinned checksum comes only from the manifest.
+_HASHED: dict[tuple, str] = {}
 
 
 def verify_checksum(path: Path, expected: str | None) -> bool:
-    """True when ``path`` hashes to ``expected``. Large files remember a verified (size, mtime) pair."""
+    """True when ``path`` hashes to ``expected`` (the manifest's pin; ``None`` means unpinned)."""
     if expected is None:
         return True
-    stat = path.stat()
-    sidecar = _verified_sidecar(path)
-    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": expected}
-    try:
-        if json.loads(sidecar.read_text()) == stamp:
-            return True
-    except (OSError, ValueError):
-        pass
-    ok = sha256_file(path) == expected
-    if ok and stat.st_size > (64 << 20):
-        with contextlib.suppress(OSError):
-            sidecar.write_text(json.dumps(stamp))
-    return ok
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if key not in _HASHED:
+        _HASHED[key] = sha256_file(path)
+    return _HASHED[key] == expected
 
 
 def candidate_paths(asset: Asset) -> list[Path]:

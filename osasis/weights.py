@@ -3,16 +3,19 @@
 Layouts:
 
 * DiffAE autoencoder ``ffhq256_autoenc/last.ckpt``: a Lightning checkpoint, ``state_dict`` holding ``model.*`` and
-  ``ema_model.*`` (UNet + ``encoder``) and the ``x_T`` buffer. The EMA weights are the ones used.
-* DiffAE ``ffhq256_autoenc/latent.pkl``: ``torch.save`` of ``{conds, conds_mean, conds_std}`` (z_sem stats, (C,)).
+  ``ema_model.*`` (UNet + ``encoder``) and the ``x_T`` buffer ``[sample_size, 3, H, W]`` (``sample_size`` = 32 in the
+  official ffhq256 templates). The EMA weights are the ones used; any other key is refused.
+* DiffAE ``ffhq256_autoenc/latent.pkl``: ``torch.save`` of ``{conds, conds_mean, conds_std}`` (z_sem stats, (C,);
+  the Lightning buffers hold them as (1, C)). Any other shape is refused.
 * DiffAE ``ffhq256_autoenc_latent/last.ckpt``: as the autoencoder, plus ``*.latent_net.*`` and the
   ``conds_mean``/``conds_std`` buffers of shape (1, C).
 * OSASIS ``iter_200.pt``: ``{iter, diffae_B, model_map, optim_diffae_B, optim_map}``; ``diffae_B`` is a full
   ``BeatGANsAutoencModel`` state dict built from the latent config (UNet + ``encoder`` + ``latent_net``).
 * P2-weighting ``ffhq_p2.pt``: a plain ADM UNet state dict.
 
-Loaders take an explicit path or resolve the manifest asset; savers write the same layouts (used by the tests and
-by the smoke profile to store tiny trained models in the official format).
+Loaders take an explicit path or resolve the manifest asset and read it through the restricted loader of
+:mod:`benchmark.checkpoints` (Lightning files with DiffAE/Lightning classes stubbed); savers write the same layouts
+(used by the tests and by the smoke profile to store tiny trained models in the official format).
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ import torch
 from torch import nn
 
 from benchmark import assets
-from benchmark.checkpoints import load_restricted, load_state_strict, load_tensors, require_keys, strip_prefix
+from benchmark.checkpoints import (
+    load_restricted,
+    load_state_strict,
+    load_tensors,
+    require_keys,
+    require_layout,
+    strip_prefix,
+)
 from benchmark.errors import CheckpointError
 from osasis.configs import ADMConfig, DiffAEConfig, SPNConfig, config_to_dict, get_config
 from osasis.networks.adm_unet import ADMUNet
@@ -46,6 +56,10 @@ ASSET_AUTOENC_LATENT = "diffae_ffhq256_autoenc_latent"
 ASSET_P2 = "p2_ffhq256"
 ASSET_OSASIS_IMG1 = "osasis_img1_iter200"
 ASSET_OSASIS_IMG2 = "osasis_img2_iter200"
+#: ``conf.sample_size`` of the official ffhq256 templates: the batch size of the ``x_T`` buffer in ``last.ckpt``.
+OFFICIAL_SAMPLE_SIZE = 32
+#: What a DiffAE Lightning ``state_dict`` may hold besides ``model.*`` / ``ema_model.*``.
+LIGHTNING_BUFFERS = ("x_T", "conds_mean", "conds_std")
 
 
 @dataclass(frozen=True)
@@ -70,17 +84,9 @@ def _path(path: str | Path | None, asset: str | None) -> Path:
     return assets.resolve(asset)
 
 
-def _load_any(path: Path, what: str) -> Any:
-    """weights_only first; fall back to the restricted unpickler with stubs (Lightning hyper-parameters)."""
-    try:
-        return load_tensors(path, what)
-    except CheckpointError as first:
-        if not path.is_file() or path.stat().st_size == 0:
-            raise
-        try:
-            return load_restricted(path, what, stub_modules=STUB_MODULES)
-        except CheckpointError:
-            raise first from None
+def _load_lightning(path: Path, what: str) -> Any:
+    """A Lightning checkpoint: DiffAE/Lightning classes in ``hyper_parameters`` & co. become inert stubs."""
+    return load_restricted(path, what, stub_modules=STUB_MODULES)
 
 
 def _to(module: nn.Module, device: str | torch.device) -> nn.Module:
@@ -89,9 +95,22 @@ def _to(module: nn.Module, device: str | torch.device) -> nn.Module:
 
 # ---------------------------------------------------------------------------------------------------- loaders
 def load_lightning_state(path: str | Path, what: str) -> Mapping[str, torch.Tensor]:
-    """The ``state_dict`` of a Lightning checkpoint."""
-    ckpt = require_keys(_load_any(Path(path), what), ["state_dict"], path, what)
-    return ckpt["state_dict"]
+    """The ``state_dict`` of a DiffAE Lightning checkpoint (only ``model.*``, ``ema_model.*`` and its buffers)."""
+    ckpt = require_keys(_load_lightning(Path(path), what), ["state_dict"], path, what)
+    state = require_keys(ckpt["state_dict"], [], path, what + " [state_dict]")
+    require_layout(state, ("model.", "ema_model."), LIGHTNING_BUFFERS, path, what + " [state_dict]")
+    return state
+
+
+def _check_noise_buffer(state: Mapping[str, Any], cfg: DiffAEConfig, path: Path, what: str) -> None:
+    x_T = state.get("x_T")
+    if x_T is None:
+        return
+    expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
+    if not isinstance(x_T, torch.Tensor) or x_T.dim() != 4 or tuple(x_T.shape[1:]) != expected:
+        shape = tuple(x_T.shape) if isinstance(x_T, torch.Tensor) else type(x_T).__name__
+        raise CheckpointError(f"{what}: {path}: x_T is {shape}, expected [sample_size, {', '.join(map(str, expected))}]"
+                              " (a checkpoint of another resolution?)")  # fmt: skip
 
 
 def load_diffae(path: str | Path | None = None, config: str | DiffAEConfig = "diffae_ffhq256", *,
@@ -112,20 +131,42 @@ def load_diffae(path: str | Path | None = None, config: str | DiffAEConfig = "di
         raise CheckpointError(f"{what}: {path} has no '{prefix}*' weights; found e.g. {sorted(state)[:5]}")
     model = DiffAEAutoencoder(cfg)
     load_state_strict(model, sub, path, what)
+    _check_noise_buffer(state, cfg, path, what)
     return _to(model, device)
 
 
-def load_latent_stats(path: str | Path | None = None) -> LatentStats:
-    """z_sem mean/std from ``latent.pkl`` (or from a latent Lightning checkpoint's ``conds_*`` buffers)."""
+def _stat_vector(value: Any, name: str, channels: int | None, path: Path, what: str) -> torch.Tensor:
+    """A (C,) statistic from ``latent.pkl`` or a (1, C) Lightning buffer; any other shape is refused."""
+    if not isinstance(value, torch.Tensor):
+        raise CheckpointError(f"{what}: {path}: {name} is a {type(value).__name__}, expected a tensor")
+    shape = tuple(value.shape)
+    ok = value.dim() == 1 or (value.dim() == 2 and shape[0] == 1)
+    if not ok or (channels is not None and shape[-1] != channels):
+        want = f"({channels},) or (1, {channels})" if channels is not None else "(C,) or (1, C)"
+        raise CheckpointError(f"{what}: {path}: {name} has shape {shape}, expected {want}")
+    vector = value.float().reshape(-1)
+    if not torch.isfinite(vector).all():
+        raise CheckpointError(f"{what}: {path}: {name} holds non-finite values")
+    return vector
+
+
+def load_latent_stats(path: str | Path | None = None, channels: int | None = None) -> LatentStats:
+    """z_sem mean/std from ``latent.pkl`` (or from a latent Lightning checkpoint's ``conds_*`` buffers).
+
+    ``channels`` (the semantic code size, e.g. 512) is checked when given; std must be positive.
+    """
     path = _path(path, ASSET_LATENT_STATS)
     what = "DiffAE latent statistics"
-    obj = _load_any(path, what)
+    obj = load_restricted(path, what, stub_modules=STUB_MODULES)
     if isinstance(obj, Mapping) and "state_dict" in obj:
         obj = {k: v for k, v in obj["state_dict"].items() if k in ("conds_mean", "conds_std")}
     obj = require_keys(obj, ["conds_mean", "conds_std"], path, what)
-    mean, std = obj["conds_mean"].float().reshape(-1), obj["conds_std"].float().reshape(-1)
+    mean = _stat_vector(obj["conds_mean"], "conds_mean", channels, path, what)
+    std = _stat_vector(obj["conds_std"], "conds_std", channels, path, what)
     if mean.shape != std.shape:
         raise CheckpointError(f"{what}: {path}: conds_mean {tuple(mean.shape)} vs conds_std {tuple(std.shape)}")
+    if not (std > 0).all():
+        raise CheckpointError(f"{what}: {path}: conds_std has entries <= 0")
     return LatentStats(mean, std)
 
 
@@ -146,15 +187,20 @@ def load_latent_net(path: str | Path | None = None, config: str | DiffAEConfig =
 
 def load_osasis(path: str | Path | None = None, config: str | DiffAEConfig = "diffae_latent_ffhq256",
                 spn_config: str | SPNConfig = "spn_default", *, asset: str = ASSET_OSASIS_IMG1,
-                device: str | torch.device = "cpu") -> tuple[DiffAEAutoencoder, SPN | None]:  # fmt: skip
-    """Fine-tuned ε^B and SPN from an OSASIS ``iter_N.pt`` (SPN is None when the file has no ``model_map``).
+                device: str | torch.device = "cpu",
+                require_spn: bool = False) -> tuple[DiffAEAutoencoder, SPN | None]:  # fmt: skip
+    """Fine-tuned ε^B and SPN from an OSASIS ``iter_N.pt`` (SPN is None when the file has no ``model_map``;
+    with ``require_spn`` such a file is refused).
 
     The official ``diffae_B`` includes ``latent_net``; a config without one also loads such files (the latent net
     weights are then ignored), and vice versa an exact match is required.
     """
     path = _path(path, asset)
     what = "OSASIS fine-tuned model (diffae_B + model_map)"
-    ckpt = require_keys(_load_any(path, what), ["diffae_B"], path, what)
+    ckpt = require_keys(load_tensors(path, what), ["diffae_B"], path, what)
+    if require_spn and "model_map" not in ckpt:
+        raise CheckpointError(f"{what}: {path} has no SPN ('model_map') but use_spn is on; use a file with the SPN "
+                              "or set use_spn: false")  # fmt: skip
     cfg = get_config(config)
     state = dict(ckpt["diffae_B"])
     if cfg.latent_net is None:
@@ -174,7 +220,7 @@ def load_p2(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq25
     """P2-weighting FFHQ DDPM (``ffhq_p2.pt``, a plain state dict)."""
     path = _path(path, ASSET_P2)
     what = "P2-weighting FFHQ DDPM (ADM UNet)"
-    state = _load_any(path, what)
+    state = load_tensors(path, what)
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{what}: {path} holds a {type(state).__name__}, expected a state dict")
     model = ADMUNet(get_config(config))
@@ -183,28 +229,52 @@ def load_p2(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq25
 
 
 # ----------------------------------------------------------------------------------------------------- savers
+def _detached(value: torch.Tensor) -> torch.Tensor:
+    value = value.detach()
+    return value if value.is_meta else value.cpu()
+
+
 def _prefixed(prefix: str, state: Mapping[str, torch.Tensor]) -> OrderedDict:
-    return OrderedDict((prefix + k, v.detach().cpu()) for k, v in state.items())
+    return OrderedDict((prefix + k, _detached(v)) for k, v in state.items())
 
 
-def save_diffae_lightning(path: str | Path, model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
-                          x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
-                          global_step: int = 0) -> Path:  # fmt: skip
-    """Write a DiffAE Lightning-layout checkpoint (``model.*``, ``ema_model.*``, ``x_T``[, ``conds_*``]).
+def lightning_checkpoint(model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
+                         x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
+                         global_step: int = 0, sample_size: int = OFFICIAL_SAMPLE_SIZE) -> dict[str, Any]:  # fmt: skip
+    """The DiffAE Lightning-layout checkpoint dict (``model.*``, ``ema_model.*``, ``x_T``[, ``conds_*``]).
 
-    ``ema_model`` defaults to ``model``. ``stats`` adds the (1, C) ``conds_mean``/``conds_std`` buffers that the
-    latent checkpoint carries. ``hyper_parameters`` holds our config as plain data.
+    ``ema_model`` defaults to ``model``. ``x_T`` is the official ``LitModel`` buffer ``[sample_size, 3, H, W]``
+    (default: seeded N(0, I) noise, as the official model draws at construction). ``stats`` adds the (1, C)
+    ``conds_mean``/``conds_std`` buffers that the latent checkpoint carries. ``hyper_parameters`` holds our config
+    as plain data. Meta-device models give the layout without data (used to check it at full size).
     """
     ema_model = ema_model or model
     cfg = model.config
     state = _prefixed("model.", model.state_dict())
     state.update(_prefixed("ema_model.", ema_model.state_dict()))
-    state["x_T"] = x_T if x_T is not None else torch.zeros(1, cfg.in_channels, cfg.image_size, cfg.image_size)
+    if x_T is None:
+        shape = (sample_size, cfg.in_channels, cfg.image_size, cfg.image_size)
+        if next(iter(state.values())).is_meta:
+            x_T = torch.empty(shape, device="meta")
+        else:
+            x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
+    if x_T.dim() != 4 or tuple(x_T.shape[1:]) != expected:
+        raise ValueError(f"x_T must be [sample_size, {', '.join(map(str, expected))}], got {tuple(x_T.shape)}")
+    state["x_T"] = _detached(x_T)
     if stats is not None:
         state["conds_mean"] = stats.mean.reshape(1, -1).clone()
         state["conds_std"] = stats.std.reshape(1, -1).clone()
-    ckpt = {"epoch": 0, "global_step": global_step, "state_dict": state,
+    return {"epoch": 0, "global_step": global_step, "state_dict": state,
             "hyper_parameters": {"osasis_config": config_to_dict(cfg)}}  # fmt: skip
+
+
+def save_diffae_lightning(path: str | Path, model: DiffAEAutoencoder, ema_model: DiffAEAutoencoder | None = None, *,
+                          x_T: torch.Tensor | None = None, stats: LatentStats | None = None,
+                          global_step: int = 0, sample_size: int = OFFICIAL_SAMPLE_SIZE) -> Path:  # fmt: skip
+    """Write :func:`lightning_checkpoint` to ``path`` (loadable by the official ``LitModel``)."""
+    ckpt = lightning_checkpoint(model, ema_model, x_T=x_T, stats=stats, global_step=global_step,
+                                sample_size=sample_size)  # fmt: skip
     return _save(ckpt, path)
 
 

@@ -16,7 +16,7 @@ import torch
 from baselines.e4e.encoder import E4EConfig, Encoder4Editing
 from baselines.stylegan2.checkpoint import infer_config, read_checkpoint
 from baselines.stylegan2.model import Generator
-from benchmark.checkpoints import load_state_strict, require_keys, strip_prefix
+from benchmark.checkpoints import load_state_strict, require_keys, require_layout, strip_prefix
 from benchmark.errors import CheckpointError
 from benchmark.nets.ir_se import STAGE_UNITS
 
@@ -43,7 +43,8 @@ def infer_e4e_config(state: Mapping[str, torch.Tensor]) -> E4EConfig:
 def load_e4e(path: str | Path, with_decoder: bool = False) -> tuple[Encoder4Editing, torch.Tensor, Generator | None]:
     """Encoder (eval, strict), ``latent_avg`` ([n_latent, D] or [D]) and optionally the decoder."""
     ckpt = require_keys(read_checkpoint(path, WHAT), ("state_dict", "latent_avg"), path, WHAT)
-    state = ckpt["state_dict"]
+    state = require_keys(ckpt["state_dict"], (), path, WHAT + " [state_dict]")
+    require_layout(state, ("encoder.", "decoder."), (), path, WHAT + " [state_dict]")
     enc_state = strip_prefix(state, "encoder.")
     if not enc_state:
         raise CheckpointError(f"{WHAT}: {path} has no 'encoder.*' weights in its state_dict")

@@ -1,24 +1,26 @@
-"""GAN inversion for JoJoGAN: images in [0, 1] -> StyleGAN2 W+ codes.
+"""GAN inversion for the StyleGAN2 baselines (JoJoGAN, MTG): images in [0, 1] -> W+ codes, and rendering.
 
+The one entry point: :func:`build_inverter` (name + :class:`InverterOptions`, weights resolved through the
+asset manifest) and :func:`synthesize` (invert, optionally edit the codes, render with a generator).
 Named choices (the ``inverter`` parameter): ``"e4e"`` (the released JoJoGAN code), ``"projector"``
-(optimisation in W+ with LPIPS + L2; needs no encoder weights).  ``"hfgi"`` (the OSASIS paper's
-protocol) is a documented hook: register a builder in :data:`INVERTERS`.  HFGI also feeds
-consultation features into the generator, so its builder must return an inverter whose codes the
-method can use with a matching generator wrapper; not implemented here.
+(optimisation in W+ with LPIPS + L2; needs no encoder weights) and ``"hfgi"`` (the OSASIS paper's
+protocol: :class:`~baselines.hfgi.inverter.HFGIInverter`; mode ``full`` adds HFGI's distortion branch
+to the rendering generator, mode ``wplus`` uses its W+ code only, which equals e4e's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 
 from baselines.e4e.encoder import Encoder4Editing
-from baselines.stylegan2.model import Generator
-from benchmark import imageio
+from baselines.hfgi.inverter import HFGIInverter
+from baselines.stylegan2.model import Generator, NoiseArg
+from benchmark import assets, imageio
 from benchmark.errors import ConfigError
 from benchmark.seeding import generator as seeded_generator
 
@@ -112,16 +114,111 @@ class Projector:
             self.g.train(was_training)
 
 
-def _hfgi_unavailable(**_: object) -> Inverter:
-    raise ConfigError(
-        "inverter 'hfgi' is a documented hook without an implementation: HFGI adds consultation "
-        "features inside the generator; register a builder in baselines.jojogan.inverters.INVERTERS"
-    )
-
-
-# name -> builder(**kwargs) -> Inverter; the method passes what each needs.
+# name -> builder(**kwargs) -> Inverter; build_inverter passes what each needs.
 INVERTERS: dict[str, Callable[..., Inverter]] = {
     "e4e": lambda encoder, latent_avg, **_: E4EInverter(encoder, latent_avg),
     "projector": lambda g, settings, lpips_net=None, w_avg=None, **_: Projector(g, settings, w_avg, lpips_net),
-    "hfgi": _hfgi_unavailable,
+    "hfgi": lambda weights, g, mode="full", base=None, input_resize="pil-bilinear", **_: HFGIInverter(
+        weights, g, mode=mode, base=base, input_resize=input_resize
+    ),
 }
+HFGI_BASES = ("encoder", "projector")
+
+
+@dataclass
+class InverterOptions:
+    """What :func:`build_inverter` needs besides the generator; the defaults are the paper-profile choices.
+
+    ``hfgi_base``: where HFGI's W+ code comes from: ``"encoder"`` (the e4e inside the official HFGI file)
+    or ``"projector"`` (the smoke profile, which has no e4e; uses the ``projector_*`` settings).
+    """
+
+    encoder: str = "e4e-ffhq-encode"
+    encoder_path: str | None = None
+    hfgi: str = "hfgi-ffhq"
+    hfgi_path: str | None = None
+    hfgi_mode: str = "full"
+    hfgi_base: str = "encoder"
+    hfgi_input_resize: str = "pil-bilinear"
+    projector_steps: int = 200
+    projector_lr: float = 0.05
+    projector_lpips: str = "vgg"
+    projector_l2: float = 1.0
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> InverterOptions:
+        """The fields of ``cfg`` (any method Config dataclass) that carry these names."""
+        return cls(**{f.name: getattr(cfg, f.name) for f in fields(cls) if hasattr(cfg, f.name)})
+
+    def __post_init__(self) -> None:
+        if self.hfgi_base not in HFGI_BASES:
+            raise ConfigError(f"hfgi_base must be one of {list(HFGI_BASES)}, got {self.hfgi_base!r}")
+        if self.projector_lpips not in ("vgg", "alex", "none"):
+            raise ConfigError(f"projector_lpips must be 'vgg', 'alex' or 'none', got {self.projector_lpips!r}")
+
+
+def build_inverter(
+    name: str,
+    g: Generator,
+    latent_avg: torch.Tensor | None,
+    options: InverterOptions,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> Inverter:
+    """The inverter ``name`` for the *source* generator ``g`` (its ``latent_avg`` as stored in its file)."""
+    if name not in INVERTERS:
+        raise ConfigError(f"inverter must be one of {sorted(INVERTERS)}, got {name!r}")
+    o = options
+    if name == "e4e":
+        from baselines.e4e.checkpoint import load_e4e
+
+        encoder, enc_avg, _ = load_e4e(assets.resolve(o.encoder, o.encoder_path))
+        if encoder.cfg.n_latent != g.n_latent or encoder.cfg.style_dim != g.style_dim:
+            raise ConfigError(
+                f"inverter e4e predicts {encoder.cfg.n_latent}x{encoder.cfg.style_dim} codes, "
+                f"the generator takes {g.n_latent}x{g.style_dim}"
+            )
+        return INVERTERS["e4e"](encoder=encoder.to(device), latent_avg=enc_avg.to(device))
+    if name == "projector" or (name == "hfgi" and o.hfgi_base == "projector"):
+        settings = ProjectorSettings(
+            steps=o.projector_steps, lr=o.projector_lr, lpips=o.projector_lpips, l2_weight=o.projector_l2, seed=seed
+        )
+        lpips_net = None
+        if o.projector_lpips != "none":
+            from benchmark.metrics.lpips import get_lpips
+
+            lpips_net = get_lpips(o.projector_lpips, torch.device(device))
+        w_avg = latent_avg.reshape(-1, g.style_dim)[:1].to(device) if latent_avg is not None else None
+        projector = INVERTERS["projector"](g=g, settings=settings, lpips_net=lpips_net, w_avg=w_avg)
+        if name == "projector":
+            return projector
+    from baselines.hfgi.checkpoint import load_hfgi
+
+    parts = ("residue", "grid_align") if o.hfgi_base == "projector" else ("encoder", "residue", "grid_align")
+    weights = load_hfgi(assets.resolve(o.hfgi, o.hfgi_path), parts=parts).to(device)
+    base = projector if o.hfgi_base == "projector" else None
+    return INVERTERS["hfgi"](weights=weights, g=g, mode=o.hfgi_mode, base=base, input_resize=o.hfgi_input_resize)
+
+
+def synthesize(
+    inverter: Inverter,
+    g: Generator,
+    images: torch.Tensor,
+    names: Sequence[str],
+    edit: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    noise: NoiseArg = "const",
+    rng: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Invert ``images`` ([0, 1]), apply ``edit`` to the W+ codes, render with ``g``: [-1, 1] at ``g.size``.
+
+    With an HFGI inverter in mode ``full`` the rendering includes the distortion branch (residual from the
+    inverter's source generator, condition injected into ``g``); otherwise it is ``g(codes)``.
+    """
+    if isinstance(inverter, HFGIInverter):
+        inversion = inverter.invert(images, names)
+        codes = inversion.codes if edit is None else edit(inversion.codes)
+        return inverter.render(g, inversion, codes, noise=noise, rng=rng)
+    with torch.no_grad():
+        codes = inverter(images, names)
+        codes = codes if edit is None else edit(codes)
+        return g(codes.to(g.input.input.device), noise=noise, rng=rng)

@@ -5,7 +5,10 @@ discriminator-feature loss (:mod:`baselines.jojogan.finetune`), save it in the o
 (``{"g": ..., "latent_avg": ...}``) plus the reference code under ``workdir``.
 ``stylize``: invert each input, one pass of the fine-tuned generator with its constant noise buffers
 (the released notebook re-draws noise at inference; constant noise keeps outputs deterministic and
-independent of batching), map [-1, 1] to [0, 1] and resize with the suite's resizer.
+independent of batching), map [-1, 1] to [0, 1] and resize with the suite's resizer.  With
+``inverter: hfgi`` and ``hfgi_mode: full`` (JoJoGAN+HFGI, the paper profile) the pass includes HFGI's
+distortion branch: residual against the pretrained generator's reconstruction, condition injected into
+the fine-tuned generator (see ``baselines/README.md``).
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from pathlib import Path
 
 import torch
 
-from baselines.e4e.checkpoint import load_e4e
 from baselines.jojogan.finetune import RELEASED_D_BLOCKS, FinetuneSettings, finetune, swap_indices
-from baselines.jojogan.inverters import INVERTERS, Inverter, ProjectorSettings
+from baselines.jojogan.inverters import HFGI_BASES, INVERTERS, Inverter, InverterOptions, build_inverter, synthesize
 from baselines.stylegan2.checkpoint import load_discriminator, load_generator, save_official
 from baselines.stylegan2.model import Generator
 from benchmark import assets, imageio
-from benchmark.errors import ConfigError
+from benchmark.checkpoints import sha256_of, verify_recorded
+from benchmark.errors import CheckpointError, ConfigError
 from benchmark.methods.base import StylizationMethod
 from benchmark.seeding import generator as seeded_generator
 
@@ -40,9 +43,14 @@ class JoJoGANConfig:
     generator_path: str | None = None
     generator_key: str = "g_ema"  # the released notebook fine-tunes a copy of g_ema
     image_size: int = 1024  # the generator's output size (checked against the file)
-    inverter: str = "e4e"  # "e4e" | "projector" | "hfgi" (hook, not implemented)
+    inverter: str = "e4e"  # "e4e" | "projector" | "hfgi"
     encoder: str = "e4e-ffhq-encode"
     encoder_path: str | None = None
+    hfgi: str = "hfgi-ffhq"  # asset with HFGI's ckpt.pt layout (inverter: hfgi)
+    hfgi_path: str | None = None
+    hfgi_mode: str = "full"  # "full" (distortion branch on the fine-tuned G) | "wplus" (W+ code only)
+    hfgi_base: str = "encoder"  # W+ source: "encoder" (the file's e4e) | "projector" (no e4e: smoke)
+    hfgi_input_resize: str = "pil-bilinear"  # official torchvision Resize on PIL | "suite"
     iterations: int = 300
     lr: float = 2e-3
     beta1: float = 0.0
@@ -67,8 +75,20 @@ class JoJoGANConfig:
             raise ValueError("iterations must be >= 0")
         if self.train_noise not in ("random", "const"):
             raise ValueError(f"train_noise must be 'random' or 'const', got {self.train_noise!r}")
+        if self.hfgi_mode not in ("full", "wplus"):
+            raise ValueError(f"hfgi_mode must be 'full' or 'wplus', got {self.hfgi_mode!r}")
+        if self.hfgi_base not in HFGI_BASES:
+            raise ValueError(f"hfgi_base must be one of {list(HFGI_BASES)}, got {self.hfgi_base!r}")
         if self.projector_lpips not in ("vgg", "alex", "none"):
             raise ValueError(f"projector_lpips must be 'vgg', 'alex' or 'none', got {self.projector_lpips!r}")
+
+
+def save_official_code(path: Path, w_ref: torch.Tensor) -> Path:
+    """The reference's W+ code (``{"latent": [1, n_latent, D]}``), written atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"latent": w_ref.detach().cpu()}, tmp)
+    tmp.replace(path)
+    return path
 
 
 class JoJoGAN(StylizationMethod):
@@ -78,7 +98,7 @@ class JoJoGAN(StylizationMethod):
     Config = JoJoGANConfig
     device_requirement = "any"
     needs_aligned_faces = True
-    description = "JoJoGAN: StyleGAN2 fine-tuned with D-feature loss on W+ mixed codes (e4e or projector inversion)"
+    description = "JoJoGAN: StyleGAN2 fine-tuned with D-feature loss on W+ mixed codes (e4e, projector or HFGI)"
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -97,28 +117,8 @@ class JoJoGAN(StylizationMethod):
         return g.to(self.device), latent_avg
 
     def _make_inverter(self, g: Generator, latent_avg: torch.Tensor | None) -> Inverter:
-        cfg = self.config
-        if cfg.inverter == "e4e":
-            encoder, enc_avg, _ = load_e4e(assets.resolve(cfg.encoder, cfg.encoder_path))
-            if encoder.cfg.n_latent != g.n_latent or encoder.cfg.style_dim != g.style_dim:
-                raise ConfigError(
-                    f"jojogan: e4e predicts {encoder.cfg.n_latent}x{encoder.cfg.style_dim} codes, "
-                    f"the generator takes {g.n_latent}x{g.style_dim}"
-                )
-            return INVERTERS["e4e"](encoder=encoder.to(self.device), latent_avg=enc_avg.to(self.device))
-        if cfg.inverter == "projector":
-            settings = ProjectorSettings(
-                steps=cfg.projector_steps, lr=cfg.projector_lr, lpips=cfg.projector_lpips,
-                l2_weight=cfg.projector_l2, seed=self.seed,
-            )  # fmt: skip
-            lpips_net = None
-            if cfg.projector_lpips != "none":
-                from benchmark.metrics.lpips import get_lpips
-
-                lpips_net = get_lpips(cfg.projector_lpips, self.device)
-            w_avg = latent_avg.reshape(-1, g.style_dim)[:1].to(self.device) if latent_avg is not None else None
-            return INVERTERS["projector"](g=g, settings=settings, lpips_net=lpips_net, w_avg=w_avg)
-        return INVERTERS[cfg.inverter](g=g, latent_avg=latent_avg)
+        options = InverterOptions.from_config(self.config)
+        return build_inverter(self.config.inverter, g, latent_avg, options, device=self.device, seed=self.seed)
 
     # ----- interface
     def prepare(self, reference: Path, workdir: Path) -> None:
@@ -139,31 +139,39 @@ class JoJoGAN(StylizationMethod):
         )  # fmt: skip
         rng = seeded_generator(self.seed, "jojogan-finetune", Path(reference).stem)
         losses = finetune(g, disc, w_ref, ref.to(self.device) * 2 - 1, settings, rng)
-        save_official(workdir / GENERATOR_FILE, g=g, latent_avg=latent_avg)
-        torch.save({"latent": w_ref.detach().cpu()}, workdir / CODE_FILE)
+        generator_file = save_official(workdir / GENERATOR_FILE, g=g, latent_avg=latent_avg)
+        code_file = save_official_code(workdir / CODE_FILE, w_ref)
         info = {
             "reference": Path(reference).name,
             "swap_indices": cfg.swap_indices or swap_indices(g.n_latent, cfg.preserve_color),
             "losses_first_last": [losses[0], losses[-1]] if losses else [],
             "iterations": len(losses),
+            "sha256": {GENERATOR_FILE: sha256_of(generator_file), CODE_FILE: sha256_of(code_file)},
         }
         imageio.atomic_write_text(workdir / INFO_FILE, json.dumps(info, indent=2) + "\n")
 
     def load(self, reference: Path, workdir: Path) -> None:
         """Load the fine-tuned generator and build the inverter (it uses the *pretrained* G for projection)."""
-        g_ft, _ = load_generator(Path(workdir) / GENERATOR_FILE, key="g")
+        path = Path(workdir) / GENERATOR_FILE
+        verify_recorded(path, self._recorded_hash(Path(workdir), GENERATOR_FILE), "JoJoGAN fine-tuned generator")
+        g_ft, _ = load_generator(path, key="g")
         self._g = g_ft.to(self.device).eval().requires_grad_(False)
         base, latent_avg = self._base_generator()
         self._inverter = self._make_inverter(base, latent_avg)
 
-    @torch.no_grad()
-    def _render(self, w: torch.Tensor) -> torch.Tensor:
-        assert self._g is not None
-        return (self._g(w.to(self.device)) * 0.5 + 0.5).clamp(0, 1)
+    @staticmethod
+    def _recorded_hash(workdir: Path, name: str) -> str | None:
+        """The SHA-256 ``prepare`` recorded for ``name`` in the workdir's info file."""
+        info = workdir / INFO_FILE
+        if not info.is_file():
+            raise CheckpointError(f"jojogan: {workdir} holds no {INFO_FILE}; run finetune for this reference first")
+        try:
+            return json.loads(info.read_text())["sha256"][name]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CheckpointError(f"jojogan: {info} records no SHA-256 for {name}; run finetune again") from None
 
     def stylize(self, images: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
         if self._g is None or self._inverter is None:
             raise RuntimeError("call load() before stylize()")
-        w = self._inverter(images, names)
-        out = self._render(w).float().cpu()
+        out = (synthesize(self._inverter, self._g, images, names) * 0.5 + 0.5).clamp(0, 1).float().cpu()
         return imageio.resize(out, self.resolution).to(images.device)

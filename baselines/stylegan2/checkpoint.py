@@ -10,19 +10,19 @@ from typing import Any
 import torch
 
 from baselines.stylegan2.model import Discriminator, Generator, StyleGAN2Config
-from benchmark.checkpoints import load_restricted, load_state_strict, load_tensors, require_keys
+from benchmark.checkpoints import load_restricted, load_state_strict, require_keys
 from benchmark.errors import CheckpointError
 
 GENERATOR_KEYS = ("g_ema", "g")
 
 
+#: Classes official training scripts pickle beside the weights (``args``: an ``argparse.Namespace``); inert stubs.
+STUB_MODULES = ("argparse", "__main__")
+
+
 def read_checkpoint(path: str | Path, what: str = "StyleGAN2 checkpoint") -> Mapping[str, Any]:
-    """Load a checkpoint safely: tensors-only first, then with foreign classes stubbed (no code runs)."""
-    try:
-        ckpt = load_tensors(path, what)
-    except CheckpointError:
-        ckpt = load_restricted(path, what, stub_modules=("argparse", "__main__"))
-    return require_keys(ckpt, (), path, what)
+    """Load a checkpoint through the restricted loader (``args`` namespaces become inert stubs; no code runs)."""
+    return require_keys(load_restricted(path, what, stub_modules=STUB_MODULES), (), path, what)
 
 
 def infer_config(state: Mapping[str, torch.Tensor], lr_mlp: float = 0.01) -> StyleGAN2Config:

@@ -126,13 +126,27 @@ class Generator(nn.Module):
             torch.randn(batch, 1, *n.shape[-2:], generator=rng, device=gen_dev).to(dev) for n in self.fixed_noises()
         ]
 
+    def condition_layer(self, resolution: int) -> int:
+        """Index ``k`` of the upsampling conv ``convs[2k]`` whose output has ``resolution`` px (HFGI's injection
+        point: ``k = log2(resolution) - 3``, i.e. ``convs[6]`` / upstream loop index ``i == 7`` at 64 px)."""
+        k = int(math.log2(resolution)) - 3 if resolution > 0 else -1
+        if resolution != 2 ** (k + 3) or not 0 <= k < len(self.to_rgbs):
+            raise ValueError(f"no upsampling layer outputs {resolution}px in a {self.size}px generator")
+        return k
+
     def forward(
-        self, w_plus: torch.Tensor, noise: NoiseArg = "const", rng: torch.Generator | None = None
+        self,
+        w_plus: torch.Tensor,
+        noise: NoiseArg = "const",
+        rng: torch.Generator | None = None,
+        conditions: Sequence[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Synthesise images in [-1, 1] from W+ codes.
 
         ``noise``: ``"const"`` uses the stored buffers, ``"random"`` draws from ``rng``,
         or an explicit list of ``num_layers`` tensors.  A [B, style_dim] input is broadcast to W+.
+        ``conditions``: HFGI's ``(scale, shift)`` maps [B, C, R, R]; the output of the upsampling conv at R px
+        becomes ``out * (1 + scale) + shift`` before the next conv (no parameters are added).
         """
         if w_plus.ndim == 2:
             w_plus = w_plus.unsqueeze(1).expand(-1, self.n_latent, -1)
@@ -147,20 +161,43 @@ class Generator(nn.Module):
             raise ValueError(f"noise must be 'const', 'random' or a list of tensors, got {noise!r}")
         else:
             noises = noise
+        inject_at = -1
+        if conditions is not None:
+            scale, shift = conditions
+            inject_at = self.condition_layer(int(scale.shape[-1]))
+            width = self.convs[2 * inject_at].conv.cout
+            if scale.shape[1] != width or shift.shape != scale.shape:
+                raise ValueError(
+                    f"conditions {tuple(scale.shape)}/{tuple(shift.shape)} do not match the {width}-channel "
+                    f"{scale.shape[-1]}px layer"
+                )
         out = self.conv1(self.input(batch), w_plus[:, 0], noises[0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         i = 1
         for k, to_rgb in enumerate(self.to_rgbs):
             out = self.convs[2 * k](out, w_plus[:, i], noises[2 * k + 1])
+            if k == inject_at:
+                out = out * (1 + scale) + shift
             out = self.convs[2 * k + 1](out, w_plus[:, i + 1], noises[2 * k + 2])
             skip = to_rgb(out, w_plus[:, i + 2], skip)
             i += 2
         return skip
 
     def sample(self, z: torch.Tensor, truncation: float = 1.0, w_avg: torch.Tensor | None = None) -> torch.Tensor:
-        """Images from z with optional truncation toward ``w_avg`` (constant noise)."""
+        """Images from z with truncation toward ``w_avg`` (constant noise): ``w_avg + truncation * (w - w_avg)``.
+
+        Any ``truncation != 1`` needs ``w_avg`` ([1, style_dim] or [style_dim]): the checkpoint's ``latent_avg``,
+        or ``mean_latent(4096)`` as the official ``generate.py`` computes it. Without one this raises instead of
+        silently sampling untruncated.
+        """
         w = self.mapping(z)
-        if truncation < 1.0 and w_avg is not None:
+        if truncation != 1.0:
+            if w_avg is None:
+                raise ValueError(
+                    f"truncation={truncation} needs w_avg: pass the checkpoint's latent_avg or g.mean_latent(4096) "
+                    "(the official generate.py)"
+                )
+            w_avg = w_avg.reshape(-1, self.style_dim)[:1].to(w)
             w = w_avg + truncation * (w - w_avg)
         return self(w)
 

@@ -28,6 +28,17 @@ def _is_torchscript(path: Path) -> bool:
         return any(name.endswith("constants.pkl") for name in archive.namelist())
 
 
+def require_pinned_clip(path: Path) -> None:
+    """open_clip reads CLIP files with its own loaders (``torch.jit.load`` for OpenAI's TorchScript releases), not
+    the suite's restricted loader, so only a file whose SHA-256 is a manifest pin of a CLIP asset is accepted."""
+    pins = {a.sha256 for a in assets.manifest().values() if a.name.startswith("clip") and a.sha256}
+    if not any(assets.verify_checksum(path, pin) for pin in pins):
+        raise CheckpointError(
+            f"CLIP: {path} is not one of the manifest's pinned CLIP releases; CLIP files are loaded by open_clip "
+            f"(TorchScript), so only pinned files are accepted. Known pins: {sorted(pins)}"
+        )
+
+
 def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) -> torch.nn.Module:
     import open_clip
 
@@ -36,6 +47,7 @@ def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) ->
             torch.manual_seed(seed)
             return open_clip.create_model(arch, pretrained=None)
     assert path is not None
+    require_pinned_clip(Path(path))
     try:
         if _is_torchscript(path):  # an OpenAI release file (TorchScript archive)
             from open_clip.openai import load_openai_model

@@ -8,12 +8,12 @@ cache). A checksum mismatch or a missing file raises :class:`~benchmark.errors.A
 from __future__ import annotations
 
 import importlib.util
-import pickle
 from pathlib import Path
 from typing import Any
 
 from benchmark import assets
-from benchmark.errors import AssetError, CheckpointError
+from benchmark.checkpoints import load_tensors
+from benchmark.errors import AssetError
 
 
 def package_dir(package: str) -> Path | None:
@@ -44,24 +44,6 @@ def resolve_packaged(name: str, package: str, relpath: str, path: str | Path | N
     return assets.resolve(name)
 
 
-_NUMPY_GLOBALS = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-                  ("numpy._core.multiarray", "_reconstruct")}  # fmt: skip
-
-
-class _NumpyOnly(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _NUMPY_GLOBALS and not module.startswith("numpy.dtypes"):
-            raise pickle.UnpicklingError(f"global '{module}.{name}' is not allowed in a numpy weight pickle")
-        if module == "numpy.core.multiarray":
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
-
-
 def load_numpy_pickle(path: str | Path, what: str) -> Any:
-    """Load a pickle whose only globals are numpy array rebuilders (no code runs)."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            return _NumpyOnly(handle).load()
-    except Exception as exc:  # noqa: BLE001
-        raise CheckpointError(f"{what}: cannot load {path}: {type(exc).__name__}: {exc}") from exc
+    """Load a pickle of numpy arrays through the suite's one restricted loader (no code runs)."""
+    return load_tensors(path, what)

@@ -45,6 +45,14 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "Tiny StyleGAN2 (64 px, STYLEGAN2_SMOKE) in the rosinality layout {g, g_ema, d, latent_avg}; fp16 storage "
         "(latent_avg fp32). load_generator/load_discriminator infer the architecture from the shapes.",
     ),
+    "smoke_hfgi": (
+        "hfgi_smoke64.pt",
+        ["baselines/jojogan/inverters.py", "baselines/hfgi/checkpoint.py"],
+        "HFGI distortion branch for the smoke StyleGAN2 in the official ckpt.pt layout without encoder/decoder: "
+        "state_dict with residue.* (16-channel conditions at 64 px) and grid_align.*, opts (input_size 64, "
+        "condition_size 64, base_inverter projector). Load with baselines.hfgi.load_hfgi(path, parts=('residue', "
+        "'grid_align')); trained by benchmark/pretrain/hfgi.py on projector W+ codes.",
+    ),
 }
 
 

@@ -31,12 +31,13 @@ from benchmark.pretrain.common import TrainSettings, count_params, log
 from benchmark.pretrain.data import face_tensor
 from osasis.configs import config_to_dict
 
-MODELS = ("diffae", "latent", "p2", "stylegan2")
+MODELS = ("diffae", "latent", "p2", "stylegan2", "hfgi")
 FILES = {
     "diffae": ["diffae_smoke64_autoenc.ckpt"],
     "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
+    "hfgi": ["hfgi_smoke64.pt"],
 }
 #: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
@@ -46,6 +47,12 @@ RECIPES: dict[str, TrainSettings] = {
                         extra={"p2_gamma": 0.0, "p2_k": 1.0}),
     "stylegan2": TrainSettings(steps=10000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1, "continue_steps": 8000}),
+    # HFGI's residue + grid_align over the tiny StyleGAN2 (benchmark/pretrain/hfgi.py; official losses and Ranger)
+    "hfgi": TrainSettings(steps=300, batch_size=8, lr=1e-3, ema_decay=0.0, grad_clip=None,
+                          extra={"n_faces": 24, "n_eval": 6, "projector_steps": 20, "input_size": 64,
+                                 "zero_init_heads": True,
+                                 "condition_size": 64, "distortion_scale": 0.15, "aug_rate": 0.9, "l2_lambda": 1.0,
+                                 "lpips_lambda": 0.8, "res_lambda": 0.1, "id_lambda": 0.0}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
@@ -119,6 +126,9 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
         info.update(config=config_to_dict(C.P2_SMOKE), params=count_params(ema),
                     loss={"mse_weight": "1/(p2_k + SNR)^p2_gamma (settings.extra)",
                           "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
+    elif name == "hfgi":
+        info.update(train_hfgi(out, s, dev, data))
+        res = info.pop("loop")
     else:
         init = getattr(args, "init_from", None)
         init_sha = sha256_file(init) if init is not None else None
@@ -146,6 +156,47 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                 files=file_info(out, FILES[name]))  # fmt: skip
     update_record(out, "models", {name: info})
     log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {res.steps_done} steps")
+
+
+def train_hfgi(out: Path, s: TrainSettings, dev: str, data: torch.Tensor) -> dict[str, Any]:
+    """Project ``n_faces`` training faces, train HFGI's branch on them, measure LPIPS on held-out faces."""
+    from baselines.jojogan.inverters import ProjectorSettings
+    from baselines.stylegan2.checkpoint import load_generator
+    from benchmark.metrics.lpips import get_lpips
+    from benchmark.pretrain import hfgi
+
+    g, latent_avg = load_generator(out / FILES["stylegan2"][0], key="g_ema")
+    g = g.float().to(dev)
+    assert latent_avg is not None
+    nets = {"alex": get_lpips("alex", torch.device(dev)), "vgg": get_lpips("vgg", torch.device(dev))}
+    proj = ProjectorSettings(steps=int(s.extra["projector_steps"]), lpips="vgg")
+    start = time.time()
+    faces = face_tensor(DATA["split"], int(s.extra["n_faces"]), DATA["seed"], DATA["size"])  # = data[:n_faces]
+    codes = hfgi.project_faces(g, faces, latent_avg, proj, nets["vgg"])
+    project_s = time.time() - start
+    residue, grid_align, res = hfgi.train_branch(g, faces, codes, s, nets["alex"], dev)
+    hfgi.save(out / FILES["hfgi"][0], residue, grid_align, s)
+    heldout = face_tensor("heldout", int(s.extra["n_eval"]), DATA["seed"], DATA["size"])
+    start = time.time()
+    held_codes = hfgi.project_faces(g, heldout, latent_avg, proj, nets["vgg"])
+    per_face = (time.time() - start) / len(heldout)
+    cost = hfgi.branch_cost(g, residue, grid_align, heldout[:1], held_codes[:1])
+    return {
+        "loop": res,
+        "base_codes": {"inverter": "projector", "steps": proj.steps, "lpips": proj.lpips, "faces": len(faces),
+                       "wall_s": round(project_s, 1)},
+        "config": {"cond_channels": residue.cond_channels, "cond_size": residue.cond_size,
+                   "input_size": int(s.extra["input_size"])},
+        "params": {"residue": count_params(residue), "grid_align": count_params(grid_align)},
+        "quality": {
+            "reconstruction_lpips_train": hfgi.reconstruction_lpips(g, residue, grid_align, faces[:8], codes[:8],
+                                                                    nets),
+            "reconstruction_lpips_heldout": hfgi.reconstruction_lpips(g, residue, grid_align, heldout, held_codes,
+                                                                      nets),
+            "n_heldout": len(heldout),
+            "cost_s_per_image": {"projector": round(per_face, 2), "hfgi_branch": cost},
+        },
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if names:
         data_info = {**DATA, "n": args.n_train}
-        data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
-        update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
+        data = torch.empty(0)
+        if set(names) - {"hfgi"}:  # hfgi renders (and projects) only its own few faces of the same split
+            data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
+            update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
         update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count()})
         for name in names:
             train_one(name, args.out, args, data)

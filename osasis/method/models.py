@@ -54,7 +54,8 @@ def latent_net(cfg: OSASISConfig, device: torch.device) -> MLPSkipNet:
 
 
 def latent_stats(cfg: OSASISConfig) -> LatentStats:
-    return load_latent_stats(resolve(cfg.latent_stats, cfg.latent_stats_path))
+    channels = named_config(cfg.diffae_config).enc_out_channels
+    return load_latent_stats(resolve(cfg.latent_stats, cfg.latent_stats_path), channels=channels)
 
 
 def p2_model(cfg: OSASISConfig, device: torch.device) -> ADMUNet:

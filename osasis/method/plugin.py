@@ -18,6 +18,8 @@ from pathlib import Path
 import torch
 
 from benchmark import assets, imageio
+from benchmark.checkpoints import sha256_of
+from benchmark.errors import CheckpointError
 from benchmark.methods.base import StylizationMethod
 from benchmark.metrics.lpips import get_lpips
 from osasis.method import models
@@ -156,13 +158,14 @@ class OSASIS(StylizationMethod):
         )  # fmt: skip
         result = finetune(train, self.train_settings(), state_dir, device=self.device, run_key=key,
                           on_iteration=self.iteration_hook)  # fmt: skip
-        save_style_model(workdir / MODEL_FILE, result.model_b, result.spn, iteration=cfg.iterations,
-                         half=cfg.save_half)  # fmt: skip
+        model_file = save_style_model(workdir / MODEL_FILE, result.model_b, result.spn, iteration=cfg.iterations,
+                                      latent_net=train.latent_net, half=cfg.save_half)  # fmt: skip
         shutil.copyfile(state_dir / LOSS_FILE, workdir / LOSS_FILE)
         if (state_dir / SAMPLES_DIR).is_dir():
             shutil.copytree(state_dir / SAMPLES_DIR, workdir / SAMPLES_DIR, dirs_exist_ok=True)
         info = {"reference": Path(reference).name, "run_key": key, "iterations": cfg.iterations,
                 "optimizer_steps": result.optimizer_steps, "resumed_from_iteration": result.resumed_from,
+                "model_file": MODEL_FILE, "model_sha256": sha256_of(model_file),
                 "photoreal_cache": photo_file.name, "embedder": cfg.embedder, "precision": self.precision,
                 "loss_first": result.history[0] if result.history else None,
                 "loss_last": result.history[-1] if result.history else None}  # fmt: skip
@@ -173,14 +176,30 @@ class OSASIS(StylizationMethod):
     def load(self, reference: Path, workdir: Path) -> None:
         """Load ε^B + SPN and compute z_style = Enc_A(I_B^style)."""
         cfg, workdir = self.config, Path(workdir)
-        marker = workdir / PRETRAINED_FILE
-        path = Path(json.loads(marker.read_text())["path"]) if marker.is_file() else workdir / MODEL_FILE
+        path, sha256 = self._recorded_model(workdir)
         self._model_b, spn = load_style_model(path, models.named_config(cfg.diffae_config),
-                                              models.named_config(cfg.spn_config), self.device)  # fmt: skip
+                                              models.named_config(cfg.spn_config), self.device, sha256=sha256,
+                                              require_spn=cfg.use_spn)  # fmt: skip
         self._spn = spn if cfg.use_spn else None
         model_a = models.model_a(cfg, self.device)
         self._style_b = self._reference(Path(reference))
         self._z_style = style_code(model_a, self._style_b)
+
+    @staticmethod
+    def _recorded_model(workdir: Path) -> tuple[Path, str | None]:
+        """The model file ``prepare`` wrote (or recorded) and the SHA-256 recorded for it then."""
+        for name, key in ((PRETRAINED_FILE, "path"), (INFO_FILE, "model_file")):
+            record_file = workdir / name
+            if not record_file.is_file():
+                continue
+            try:
+                record = json.loads(record_file.read_text())
+                path = Path(record[key]) if name == PRETRAINED_FILE else workdir / Path(record[key]).name
+                return path, record.get("sha256" if name == PRETRAINED_FILE else "model_sha256")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CheckpointError(f"osasis: {record_file} is unreadable ({exc}); run finetune again") from None
+        raise CheckpointError(f"osasis: {workdir} holds no {INFO_FILE} or {PRETRAINED_FILE}; run finetune for this "
+                              "reference first (osasis-bench finetune --method osasis ...)")  # fmt: skip
 
     def _require_loaded(self) -> None:
         if self._model_b is None or self._z_style is None:

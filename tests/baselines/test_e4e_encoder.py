@@ -9,6 +9,7 @@ import torch
 from baselines.e4e import E4EConfig, Encoder4Editing, load_e4e
 from baselines.jojogan.inverters import E4EInverter
 from baselines.layout import layout_digest
+from benchmark.checkpoints import load_tensors
 
 
 def test_e4e_layout_matches_official() -> None:
@@ -26,7 +27,7 @@ def test_tiny_round_trip_and_inversion(tiny_e4e_file: Path) -> None:
     enc, latent_avg, decoder = load_e4e(tiny_e4e_file, with_decoder=True)
     assert enc.cfg == E4EConfig(width=8, style_dim=32, n_latent=8, input_size=32)
     assert latent_avg.shape == (8, 32) and decoder is not None and decoder.n_latent == 8
-    ckpt = torch.load(tiny_e4e_file, weights_only=True)
+    ckpt = load_tensors(tiny_e4e_file, "test")
     assert set(ckpt) == {"state_dict", "latent_avg", "opts"} and ckpt["opts"]["encoder_type"] == "Encoder4Editing"
     images = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(0))
     inv = E4EInverter(enc, latent_avg)

@@ -19,11 +19,12 @@ def test_profiles_load_and_ablation_variants_resolve(profile: str) -> None:
     assert abl.methods and abl.split == "low_density"
     assert pipeline_methods(params)[: len(params["methods"])] == params["methods"]
     for variant in abl.methods:
-        assert base_method(params, variant) == "osasis"
+        base = base_method(params, variant)
+        assert base in params["methods"] and base != variant
         assert method_cells(params, variant) == (list(abl.references), ["low_density"])
-        # YAML merge keys copy the whole osasis section: the variant differs only where it says so
-        osasis, section = params["method_cfg"]["osasis"], params["method_cfg"][variant]
-        changed = {k for k in section if k != "base" and section[k] != osasis.get(k)}
+        # YAML merge keys copy the whole base section: the variant differs only where it says so
+        base_section, section = params["method_cfg"][base], params["method_cfg"][variant]
+        changed = {k for k in section if k != "base" and section[k] != base_section.get(k)}
         assert len(changed) == 1, (variant, changed)
     assert method_cells(params, "osasis") == (params["references"], params["splits"])
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import osasis
+from benchmark.checkpoints import load_tensors
 from benchmark.errors import AssetError, CheckpointError
 from osasis import weights
 
@@ -22,7 +23,7 @@ def _same(a: torch.nn.Module, b: torch.nn.Module) -> None:
 def test_diffae_lightning_round_trip_uses_ema(tmp_path: Path, tiny_diffae: osasis.DiffAEAutoencoder) -> None:
     raw = osasis.build_diffae("diffae_tiny32")
     path = osasis.save_diffae_lightning(tmp_path / "last.ckpt", raw, ema_model=tiny_diffae)
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = load_tensors(path, "test")
     assert {"model.out.2.weight", "ema_model.out.2.weight", "x_T"} <= set(ckpt["state_dict"])
     _same(osasis.load_diffae(path, "diffae_tiny32"), tiny_diffae)
     _same(osasis.load_diffae(path, "diffae_tiny32", use_ema=False), raw)
@@ -34,7 +35,7 @@ def test_latent_checkpoint_and_stats_round_trip(tmp_path: Path, tiny_diffae_late
     stats = osasis.load_latent_stats(pkl)
     assert torch.allclose(stats.mean, conds.mean(0)) and torch.allclose(stats.std, conds.std(0))
     path = osasis.save_diffae_lightning(tmp_path / "latent.ckpt", tiny_diffae_latent, stats=stats)
-    assert tuple(torch.load(path, weights_only=True)["state_dict"]["conds_mean"].shape) == (1, 32)
+    assert tuple(load_tensors(path, "test")["state_dict"]["conds_mean"].shape) == (1, 32)
     _same(osasis.load_diffae(path, "diffae_latent_tiny32"), tiny_diffae_latent)
     _same(osasis.load_latent_net(path, "diffae_latent_tiny32"), tiny_diffae_latent.latent_net)
     assert torch.equal(osasis.load_latent_stats(path).std, stats.std)
@@ -49,7 +50,7 @@ def test_osasis_checkpoint_round_trip(tmp_path: Path, tiny_diffae_latent: osasis
     opt.step()
     opt.zero_grad()
     path = osasis.save_osasis(tmp_path / "iter_200.pt", tiny_diffae_latent, tiny_spn, optim_spn=opt.state_dict())
-    assert set(torch.load(path, weights_only=True)) == {"iter", "diffae_B", "model_map", "optim_diffae_B", "optim_map"}
+    assert set(load_tensors(path, "test")) == {"iter", "diffae_B", "model_map", "optim_diffae_B", "optim_map"}
     model, spn = osasis.load_osasis(path, "diffae_latent_tiny32", "spn_tiny")
     _same(model, tiny_diffae_latent)
     _same(spn, tiny_spn)
@@ -111,7 +112,7 @@ def test_lightning_file_with_foreign_classes_loads_via_stubs(
     monkeypatch.syspath_prepend(str(tmp_path))
     choices = importlib.import_module("choices")
     path = osasis.save_diffae_lightning(tmp_path / "last.ckpt", tiny_diffae)
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = load_tensors(path, "test")
     ckpt["hyper_parameters"]["net_latent_activation"] = choices.Activation.silu
     torch.save(ckpt, path)
     monkeypatch.delitem(sys.modules, "choices")

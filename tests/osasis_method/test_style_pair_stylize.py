@@ -8,6 +8,7 @@ import pytest
 import torch
 from osasis_method_helpers import tiny_config
 
+from benchmark.checkpoints import load_tensors, sha256_of
 from benchmark.methods import runner
 from benchmark.testing import make_test_images, randomize
 from osasis.api import encode, invert, reverse
@@ -50,10 +51,10 @@ def test_checkpoint_layout_half_and_pretrained(tiny_files: dict[str, str], tmp_p
     _, b = _perturbed_copy(tiny_files)
     spn = SPN(get_config("spn_tiny"))
     path = save_style_model(tmp_path / MODEL_FILE, b, spn, iteration=7, half=True)
-    ckpt = torch.load(path, weights_only=True)
+    ckpt = load_tensors(path, "test")
     assert set(ckpt) == {"iter", "diffae_B", "model_map", "optim_diffae_B", "optim_map"} and ckpt["iter"] == 7
     assert all(v.dtype == torch.float16 for v in ckpt["model_map"].values() if v.is_floating_point())
-    b2, spn2 = load_style_model(path, "diffae_tiny32", "spn_tiny", CPU)
+    b2, spn2 = load_style_model(path, "diffae_tiny32", "spn_tiny", CPU, sha256=sha256_of(path), require_spn=True)
     assert torch.allclose(b2.state_dict()["out.2.weight"], b.state_dict()["out.2.weight"], atol=1e-3)
     assert load_osasis(path, "diffae_tiny32", "spn_tiny")[1] is not None
     # pretrained_style: prepare records the file, load() uses it (no training)
