@@ -25,9 +25,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from baselines.e4e.checkpoint import load_e4e
 from baselines.jojogan.finetune import scale_indices
-from baselines.jojogan.inverters import INVERTERS, Inverter, ProjectorSettings
+from baselines.jojogan.inverters import HFGI_BASES, INVERTERS, Inverter, InverterOptions, build_inverter, synthesize
 from baselines.mtg.checkpoint import load_mtg, save_mtg
 from baselines.mtg.finetune import PHASES, FinetuneSettings, LossWeights, MTGLoss, finetune
 from baselines.mtg.ii2s import II2SSettings, PCAPrior, embed, estimate_pca, load_pca
@@ -38,11 +37,6 @@ from benchmark import assets, imageio
 from benchmark.errors import ConfigError
 from benchmark.methods.base import StylizationMethod
 from benchmark.seeding import generator as seeded_generator
-
-try:  # the shared inverter factory that arrives with the HFGI inverter (branch hfgi)
-    from baselines.jojogan.inverters import InverterOptions, build_inverter, synthesize
-except ImportError:  # before that merge: e4e / projector built here exactly as JoJoGAN builds them
-    InverterOptions = build_inverter = synthesize = None  # type: ignore[assignment,misc]
 
 MODEL_FILE = "mtg_style.pt"
 INFO_FILE = "mtg_finetune.json"
@@ -65,7 +59,7 @@ class MTGConfig:
     hfgi: str = "hfgi-ffhq"  # inverter: hfgi (field names shared with JoJoGAN's InverterOptions)
     hfgi_path: str | None = None
     hfgi_mode: str = "full"  # full: HFGI's distortion branch on the fine-tuned G | wplus: W+ code only
-    hfgi_base: str = "encoder"
+    hfgi_base: str = "encoder"  # where HFGI's W+ code comes from: encoder (its e4e) | projector (smoke)
     hfgi_input_resize: str = "pil-bilinear"
     projector_steps: int = 200
     projector_lr: float = 0.05
@@ -128,6 +122,10 @@ class MTGConfig:
                 raise ValueError(f"{name} must be >= 0")
         if self.batch < 1 or self.downsample_factor < 1 or self.pca_samples < 2:
             raise ValueError("batch and downsample_factor must be >= 1, pca_samples >= 2")
+        if self.hfgi_mode not in ("full", "wplus"):
+            raise ValueError(f"hfgi_mode must be 'full' or 'wplus', got {self.hfgi_mode!r}")
+        if self.hfgi_base not in HFGI_BASES:
+            raise ValueError(f"hfgi_base must be one of {list(HFGI_BASES)}, got {self.hfgi_base!r}")
         if self.projector_lpips not in ("vgg", "alex", "none"):
             raise ValueError(f"projector_lpips must be 'vgg', 'alex' or 'none', got {self.projector_lpips!r}")
 
@@ -185,27 +183,8 @@ class MTG(StylizationMethod):
 
     def _make_inverter(self, g: Generator, latent_avg: torch.Tensor | None) -> Inverter:
         """The configured inverter of the *pretrained* generator, from JoJoGAN's inverter factory."""
-        cfg = self.config
-        if build_inverter is not None:
-            options = InverterOptions.from_config(cfg)
-            return build_inverter(cfg.inverter, g, latent_avg, options, device=self.device, seed=self.seed)
-        if cfg.inverter == "e4e":
-            encoder, enc_avg, _ = load_e4e(assets.resolve(cfg.encoder, cfg.encoder_path))
-            if encoder.cfg.n_latent != g.n_latent or encoder.cfg.style_dim != g.style_dim:
-                raise ConfigError(f"mtg: e4e predicts {encoder.cfg.n_latent}x{encoder.cfg.style_dim} codes, "
-                                  f"the generator takes {g.n_latent}x{g.style_dim}")  # fmt: skip
-            return INVERTERS["e4e"](encoder=encoder.to(self.device), latent_avg=enc_avg.to(self.device))
-        if cfg.inverter == "projector":
-            settings = ProjectorSettings(steps=cfg.projector_steps, lr=cfg.projector_lr, lpips=cfg.projector_lpips,
-                                         l2_weight=cfg.projector_l2, seed=self.seed)  # fmt: skip
-            lpips_net = None
-            if cfg.projector_lpips != "none":
-                from benchmark.metrics.lpips import get_lpips
-
-                lpips_net = get_lpips(cfg.projector_lpips, self.device)
-            w_avg = latent_avg.reshape(-1, g.style_dim)[:1].to(self.device) if latent_avg is not None else None
-            return INVERTERS["projector"](g=g, settings=settings, lpips_net=lpips_net, w_avg=w_avg)
-        return INVERTERS[cfg.inverter](g=g, latent_avg=latent_avg)
+        options = InverterOptions.from_config(self.config)
+        return build_inverter(self.config.inverter, g, latent_avg, options, device=self.device, seed=self.seed)
 
     def _pretrained_asset(self, reference: Path) -> str | None:
         styles = self.config.pretrained_styles
@@ -314,11 +293,7 @@ class MTG(StylizationMethod):
     def stylize(self, images: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
         if self._g is None or self._inverter is None:
             raise RuntimeError("call load() before stylize()")
-        noise = self._noise(names)
-        if synthesize is not None:  # HFGI full mode conditions the fine-tuned generator inside synthesize
-            out = synthesize(self._inverter, self._g, images, names, edit=self.style_codes, noise=noise)
-        else:
-            with torch.no_grad():
-                out = self._g(self.style_codes(self._inverter(images, names).to(self.device)), noise=noise)
+        # with HFGI in mode full, synthesize also applies the distortion branch to the fine-tuned generator
+        out = synthesize(self._inverter, self._g, images, names, edit=self.style_codes, noise=self._noise(names))
         out = (out * 0.5 + 0.5).clamp(0, 1).float().cpu()
         return imageio.resize(out, self.resolution).to(images.device)

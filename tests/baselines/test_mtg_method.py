@@ -198,7 +198,7 @@ def test_with_color_replaces_codes_from_the_scaled_index(tiny_gan_file: Path, tm
 
 def test_bad_config_is_a_named_error(tiny_gan_file: Path) -> None:
     for bad in ({"inverter": "nope"}, {"embedder": "clip-rn50"}, {"phase": "x"}, {"clip_models": ["RN50"],
-                "clip_model_weights": [1.0]}, {"clip_model_weights": [1.0]}):  # fmt: skip
+                "clip_model_weights": [1.0]}, {"clip_model_weights": [1.0]}, {"hfgi_mode": "both"}):  # fmt: skip
         with pytest.raises(ConfigError):
             create_method("mtg", tiny_config(tiny_gan_file, **bad), device="cpu", seed=0, resolution=24)
 
