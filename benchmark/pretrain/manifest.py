@@ -45,6 +45,14 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "Tiny StyleGAN2 (64 px, STYLEGAN2_SMOKE) in the rosinality layout {g, g_ema, d, latent_avg}; fp16 storage "
         "(latent_avg fp32). load_generator/load_discriminator infer the architecture from the shapes.",
     ),
+    "smoke_inst_ldm": (
+        "inst_ldm_smoke64.pt",
+        ["baselines/inst/method.py", "baselines/inst/weights.py"],
+        "Tiny latent diffusion model of InST (baselines.inst.configs.SMOKE: AutoencoderKL 64 px -> 16x16x4, "
+        "UNet2DConditionModel with context 768, one-layer 768-wide CLIPTextModel frozen at its seeded init) "
+        "{arch, unet, vae, text, token_embedding: {seed, std, sha256}}; fp16 storage. Load with "
+        "baselines.inst.weights.load_smoke_ldm(path).",
+    ),
 }
 
 

@@ -31,12 +31,13 @@ from benchmark.pretrain.common import TrainSettings, count_params, log
 from benchmark.pretrain.data import face_tensor
 from osasis.configs import config_to_dict
 
-MODELS = ("diffae", "latent", "p2", "stylegan2")
+MODELS = ("diffae", "latent", "p2", "stylegan2", "inst")
 FILES = {
     "diffae": ["diffae_smoke64_autoenc.ckpt"],
     "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
+    "inst": ["inst_ldm_smoke64.pt"],
 }
 #: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
@@ -46,6 +47,9 @@ RECIPES: dict[str, TrainSettings] = {
                         extra={"p2_gamma": 0.0, "p2_k": 1.0}),
     "stylegan2": TrainSettings(steps=10000, batch_size=16, lr=2.5e-3, ema_decay=0.995, grad_clip=None,
                                extra={"r1_gamma": 0.1, "continue_steps": 8000}),
+    # InST's latent diffusion model: VAE phase (steps/batch/lr here), then the UNet phase (extra); n = 200 faces
+    "inst": TrainSettings(steps=200, batch_size=4, lr=1e-3, grad_clip=1.0,
+                          extra={"unet_steps": 400, "unet_batch_size": 8, "unet_lr": 1e-3, "n_images": 200}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
@@ -87,7 +91,7 @@ def file_info(out: Path, names: list[str]) -> dict[str, dict]:
 
 def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor) -> None:
     """Train ``name``, save its files and its record entry."""
-    from benchmark.pretrain import ddpm, diffae, latent, stylegan2
+    from benchmark.pretrain import ddpm, diffae, inst_ldm, latent, stylegan2
     from osasis.weights import load_diffae
 
     s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
@@ -119,6 +123,21 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
         info.update(config=config_to_dict(C.P2_SMOKE), params=count_params(ema),
                     loss={"mse_weight": "1/(p2_k + SNR)^p2_gamma (settings.extra)",
                           "vlb_weight": "T/1000 (= 0.001 L_vlb)"})  # fmt: skip
+    elif name == "inst":
+        from baselines.inst.weights import save_smoke_ldm
+
+        n = int(s.extra["n_images"])
+        ldm = inst_ldm.build_untrained(s.seed)
+        vae_res = inst_ldm.train_vae(ldm, data[:n], s, dev)
+        unet_s = replace(s, steps=max(1, round(int(s.extra["unet_steps"]) * args.steps_scale)),
+                         batch_size=int(s.extra["unet_batch_size"]), lr=float(s.extra["unet_lr"]))
+        res, latent_info = inst_ldm.train_unet(ldm, data[:n], unet_s, dev)
+        save_smoke_ldm(out / FILES[name][0], ldm.to("cpu"), inst_ldm.TOKEN_SEED, inst_ldm.TOKEN_STD)
+        info.update(config={"architecture": "smoke-ldm64 (baselines/inst/configs.py)", **latent_info,
+                            "conditioning": inst_ldm.__doc__.split("2. ")[1].split("The text encoder")[0].strip()},
+                    params={"unet": count_params(ldm.unet), "vae": count_params(ldm.vae),
+                            "text_encoder": count_params(ldm.text_encoder)},
+                    vae_result=vae_res.to_dict())  # fmt: skip
     else:
         init = getattr(args, "init_from", None)
         init_sha = sha256_file(init) if init is not None else None
