@@ -47,12 +47,19 @@ def load_clip_vision(path: str | Path) -> torch.nn.Module:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"CLIP ViT-L/14: cannot read safetensors file {path}: {exc}") from exc
-    state = {k: v for k, v in state.items() if k.startswith(("vision_model.", "visual_projection."))}
     model = C.build_vision_tower()
-    own = model.state_dict()
-    state.update({k: v for k, v in own.items() if k.endswith("position_ids") and k not in state})
-    load_state_strict(model, state, path, "CLIP ViT-L/14 image tower")
+    load_state_strict(model, vision_state(state, model), path, "CLIP ViT-L/14 image tower")
     return model.eval()
+
+
+def vision_state(state: dict[str, torch.Tensor], model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The image-tower entries of a CLIPModel state dict, with ``position_ids`` buffers matched to ``model`` (older
+    transformers saved them as persistent buffers, transformers 5 does not)."""
+    own = model.state_dict()
+    out = {k: v for k, v in state.items() if k.startswith(("vision_model.", "visual_projection."))}
+    out = {k: v for k, v in out.items() if not k.endswith("position_ids") or k in own}
+    out.update({k: v for k, v in own.items() if k.endswith("position_ids") and k not in out})
+    return out
 
 
 def token_table(seed: int, vocab: int, dim: int, std: float) -> torch.Tensor:
