@@ -38,7 +38,7 @@ INFO_FILE = "inst_train.json"
 TOWERS = ("clip-vit-l14", "vgg16-imagenet")
 #: Fields that do not change the trained embedding (left out of the resume key).
 INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "inference_dropout", "ddim_steps", "strength",
-                  "guidance", "prompt", "adain", "inversion", "autocast_fp16", "checkpoint_every", "batch_size")  # fmt: skip
+                  "guidance", "prompt", "adain", "inversion", "autocast_fp16", "checkpoint_every")  # fmt: skip
 
 
 @dataclass
@@ -69,7 +69,6 @@ class InSTConfig:
     adain: bool = False  # the post-paper notebook's AdaIN of the content latent to the style latent
     inversion: str = "predicted"  # "predicted" (ε̂ at t=700, notebook) or "noise" (fresh noise, stock img2img)
     autocast_fp16: bool = True  # the notebook's fp16 autocast (CUDA only; CPU runs in fp32)
-    batch_size: int = 1
 
     def __post_init__(self) -> None:
         if self.architecture not in C.ARCHITECTURES:

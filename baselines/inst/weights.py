@@ -108,8 +108,10 @@ def load_smoke_ldm(path: str | Path) -> LatentDiffusion:
     return LatentDiffusion(arch, unet, vae, text)
 
 
-#: Classes the official ``embeddings.pt`` pickles (the whole ``Attentions`` module): all become inert stubs.
-EMBEDDING_STUB_MODULES = ("ldm", "torch.nn.modules", "diffusers", "__main__")
+#: Classes the official ``embeddings.pt`` pickles (the whole ``Attentions`` module): all become inert stubs. torch.save
+#: writes pickle protocol 2, which names ``set`` (a module's ``_non_persistent_buffers_set``) ``__builtin__.set``; the
+#: restricted loader does not translate Python-2 names, so those become inert stubs too (only parameters are read).
+EMBEDDING_STUB_MODULES = ("ldm", "torch.nn.modules", "diffusers", "__main__", "__builtin__")
 
 
 def _stub_state(obj: Any, path: Path) -> dict[str, Any]:
