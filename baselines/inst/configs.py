@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: ldm ``make_beta_schedule("linear", 1000, 0.00085, 0.012)``: β = linspace(√0.00085, √0.012)² (diffusers "scaled_linear").
+#: ldm ``make_beta_schedule("linear", 1000, 0.00085, 0.012)``: β = linspace(√0.00085, √0.012)²
+#: (diffusers calls it "scaled_linear").
 BETA_START, BETA_END, NUM_TRAIN_TIMESTEPS = 0.00085, 0.012, 1000
 LATENT_SCALE = 0.18215
 CONTEXT_DIM = 768
@@ -49,7 +50,8 @@ SMOKE_UNET: dict[str, Any] = {
     "attention_head_dim": 4,
 }  # fmt: skip
 SMOKE_VAE: dict[str, Any] = {
-    **SD14_VAE, "layers_per_block": 1, "block_out_channels": [32, 32, 64], "down_block_types": ["DownEncoderBlock2D"] * 3,
+    **SD14_VAE, "layers_per_block": 1, "block_out_channels": [32, 32, 64],
+    "down_block_types": ["DownEncoderBlock2D"] * 3,
     "up_block_types": ["UpDecoderBlock2D"] * 3, "sample_size": 64,
 }  # fmt: skip
 SMOKE_TEXT: dict[str, Any] = {**SD14_TEXT, "intermediate_size": 768, "num_hidden_layers": 1, "num_attention_heads": 12}

@@ -43,8 +43,8 @@ def convert_ldm_state(state: Mapping[str, torch.Tensor], unet_config: dict[str, 
     for what, part in (("UNet", unet_only), ("VAE", vae_only), ("text encoder", text_only)):
         if not part:
             raise CheckpointError(f"inst: the Stable Diffusion state dict has no {what} keys")
-    vae_config = {"down_block_types": ["DownEncoderBlock2D"] * _count_levels(vae_only, VAE_PREFIX + "encoder.down."),
-                  "up_block_types": ["UpDecoderBlock2D"] * _count_levels(vae_only, VAE_PREFIX + "decoder.up.")}  # fmt: skip
+    levels = _count_levels(vae_only, VAE_PREFIX + "encoder.down.")
+    vae_config = {"down_block_types": ["DownEncoderBlock2D"] * levels, "up_block_types": ["UpDecoderBlock2D"] * levels}
     text = {k.removeprefix(TEXT_MODEL_PREFIX): v for k, v in convert_ldm_clip_checkpoint(text_only).items()}
     for key in TEXT_BUFFERS:
         text.pop(key, None)

@@ -57,7 +57,8 @@ class Attentions(nn.Module):
     def placeholder_embedding(self, image_embeds: torch.Tensor) -> torch.Tensor:
         """The placeholder's token embedding (1, dim) from one image embedding (the official code needs batch 1)."""
         if image_embeds.shape[0] != 1:
-            raise ConfigError(f"inst: the embedding manager takes one style image at a time, got {image_embeds.shape[0]}")
+            n = image_embeds.shape[0]
+            raise ConfigError(f"inst: the embedding manager takes one style image at a time, got {n}")
         e = image_embeds.reshape(1, 1, self.dim)
         return self(e, e).reshape(1, self.dim)
 

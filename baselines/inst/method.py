@@ -158,8 +158,14 @@ class InST(StylizationMethod):
 
     def run_key(self, reference: Path) -> str:
         cfg = {k: v for k, v in asdict(self.config).items() if k not in INFERENCE_ONLY}
-        blob = json.dumps({"config": cfg, "seed": self._train_seed(reference),
-                           "reference": hashlib.sha256(Path(reference).read_bytes()).hexdigest()}, sort_keys=True)
+        blob = json.dumps(
+            {
+                "config": cfg,
+                "seed": self._train_seed(reference),
+                "reference": hashlib.sha256(Path(reference).read_bytes()).hexdigest(),
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     # ----- interface

@@ -22,7 +22,8 @@ N_MERGES = 49152 - 256 - 2  # open_clip / OpenAI CLIP: the first line is a heade
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP's reversible byte -> printable-character table."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    ranges = (("!", "~"), ("¡", "¬"), ("®", "ÿ"))
+    keep = [b for lo, hi in ranges for b in range(ord(lo), ord(hi) + 1)]
     chars = keep[:]
     extra = 0
     for b in range(256):
@@ -40,7 +41,8 @@ def bpe_tables() -> tuple[dict[str, int], list[tuple[str, str]]]:
     lines = gzip.decompress(path.read_bytes()).decode("utf-8").split("\n")[1 : N_MERGES + 1]
     merges = [tuple(line.split()) for line in lines]
     symbols = list(_bytes_to_unicode().values())
-    tokens = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    tokens = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
     return {tok: i for i, tok in enumerate(tokens)}, merges  # type: ignore[return-value]
 
 

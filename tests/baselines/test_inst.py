@@ -20,7 +20,7 @@ from baselines.inst import configs as C
 from baselines.inst.convert import convert_ldm_state, read_sd_checkpoint
 from baselines.inst.diffusion import InferenceSettings, decode_timesteps, ldm_alphas_cumprod
 from baselines.inst.embedding import Attentions, ImageTower, PromptEncoder, uint8_cast
-from baselines.inst.tokenizer import tokenize, token_id
+from baselines.inst.tokenizer import token_id, tokenize
 from baselines.inst.train import STATE_FILE, TrainSettings, train_embedding
 from baselines.inst.weights import load_official_embedding
 from benchmark.errors import CheckpointError, ConfigError
