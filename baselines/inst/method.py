@@ -24,7 +24,7 @@ from baselines.inst import configs as C
 from baselines.inst.diffusion import InferenceSettings, LatentDiffusion, adain, stylize_latent
 from baselines.inst.embedding import PLACEHOLDER, Attentions, ImageTower, PromptEncoder
 from baselines.inst.tokenizer import token_id
-from baselines.inst.train import TrainSettings, image_embedding, train_embedding
+from baselines.inst.train import STATE_FILE, TrainSettings, image_embedding, train_embedding
 from benchmark import assets, imageio
 from benchmark.checkpoints import load_state_strict, load_tensors, require_keys
 from benchmark.errors import ConfigError
@@ -38,7 +38,8 @@ INFO_FILE = "inst_train.json"
 TOWERS = ("clip-vit-l14", "vgg16-imagenet")
 #: Fields that do not change the trained embedding (left out of the resume key).
 INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "inference_dropout", "ddim_steps", "strength",
-                  "guidance", "prompt", "adain", "inversion", "autocast_fp16", "checkpoint_every")  # fmt: skip
+                  "guidance", "prompt", "adain", "inversion", "autocast_fp16", "checkpoint_every", "state_dir",
+                  "keep_train_state")  # fmt: skip
 
 
 @dataclass
@@ -59,6 +60,8 @@ class InSTConfig:
     caption: str = PLACEHOLDER
     fix_uint8_cast: bool = False  # quirk: the style image reaches CLIP cast to uint8 while in [-1, 1]
     checkpoint_every: int = 500
+    state_dir: str | None = None  # training state (resume); None = <cache>/inst/train/<run key>
+    keep_train_state: bool = False  # keep the state file after a finished training
     pretrained_style: str | None = None  # asset name of an official embeddings.pt
     pretrained_style_path: str | None = None
     inference_dropout: bool = False  # True: dropout as the pickled module's training flag leaves it (notebook)
@@ -184,9 +187,13 @@ class InST(StylizationMethod):
         settings = TrainSettings(steps=cfg.steps, lr=cfg.lr, seed=self._train_seed(reference), caption=cfg.caption,
                                  flip_p=cfg.flip_p, fix_uint8_cast=cfg.fix_uint8_cast,
                                  checkpoint_every=cfg.checkpoint_every)  # fmt: skip
+        key = self.run_key(reference)
+        state_dir = Path(cfg.state_dir) / key if cfg.state_dir else assets.cache_dir() / "inst" / "train" / key
         losses = train_embedding(ldm, self.tower(), attention, token_id(PLACEHOLDER), image, settings,
-                                 state_dir=workdir, run_key=self.run_key(reference))  # fmt: skip
+                                 state_dir=state_dir, run_key=key)  # fmt: skip
         self._save(workdir, attention.state_dict(), token_id(PLACEHOLDER), pickled_training=None)
+        if not cfg.keep_train_state:
+            (state_dir / STATE_FILE).unlink(missing_ok=True)  # written by train_embedding above
         info = {"reference": reference.name, "steps": len(losses), "image_tower": self.tower().label,
                 "loss_first_last": [losses[0], losses[-1]] if losses else [],
                 "loss_mean_last_100": sum(losses[-100:]) / max(1, len(losses[-100:]))}  # fmt: skip

@@ -103,6 +103,7 @@ def train_embedding(ldm: LatentDiffusion, tower: ImageTower, attention: Attentio
             run.step += 1
             run.history.append(float(loss.detach()))
             if state_file is not None and (run.step % s.checkpoint_every == 0 or run.step == s.steps):
+                state_file.parent.mkdir(parents=True, exist_ok=True)
                 atomic_save(run.state(run_key), state_file)
             if on_step is not None:
                 on_step(run.step)

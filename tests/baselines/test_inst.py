@@ -250,3 +250,22 @@ class TestInSTContract(MethodContract):
 
     def tiny_config(self, tmp_path: Path) -> dict[str, Any]:
         return dict(SMOKE_CFG)
+
+
+def test_prepare_resumes_from_its_state_dir(tmp_path: Path) -> None:
+    from benchmark.testing import make_test_images
+
+    ref = make_test_images(tmp_path / "ref", n=1, size=48)[0]
+    cfg = {**SMOKE_CFG, "steps": 4, "checkpoint_every": 2, "state_dir": str(tmp_path / "state")}
+    full = create_method("inst", cfg, seed=0)
+    full.prepare(ref, tmp_path / "full")
+    assert not list((tmp_path / "state").rglob(STATE_FILE))  # removed after a finished run
+    part = create_method("inst", {**cfg, "steps": 2, "keep_train_state": True}, seed=0)
+    part.prepare(ref, tmp_path / "part")  # an interrupted run leaves its state behind
+    key = create_method("inst", cfg, seed=0).run_key(ref)
+    assert part.run_key(ref) != key  # steps is part of the key ...
+    (tmp_path / "state" / part.run_key(ref)).rename(tmp_path / "state" / key)  # ... so move it under the 4-step key
+    create_method("inst", cfg, seed=0).prepare(ref, tmp_path / "resumed")
+    a = torch.load(tmp_path / "full" / "inst_embedding.pt", weights_only=True)["attention"]
+    b = torch.load(tmp_path / "resumed" / "inst_embedding.pt", weights_only=True)["attention"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
