@@ -36,7 +36,7 @@ def load_sd14(path: str | Path) -> LatentDiffusion:
     return LatentDiffusion(C.SD14, unet, vae, text)
 
 
-def load_clip_vision(path: str | Path) -> torch.nn.Module:
+def load_clip_vision(path: str | Path, config: dict[str, Any] = C.CLIP_L14_VISION) -> torch.nn.Module:
     """OpenAI CLIP ViT-L/14 image tower + projection from the HF ``model.safetensors`` (or a vision-only file)."""
     from safetensors.torch import load_file
 
@@ -47,7 +47,7 @@ def load_clip_vision(path: str | Path) -> torch.nn.Module:
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"CLIP ViT-L/14: cannot read safetensors file {path}: {exc}") from exc
-    model = C.build_vision_tower()
+    model = C.build_vision_tower(config)
     load_state_strict(model, vision_state(state, model), path, "CLIP ViT-L/14 image tower")
     return model.eval()
 

@@ -269,3 +269,26 @@ def test_prepare_resumes_from_its_state_dir(tmp_path: Path) -> None:
     a = torch.load(tmp_path / "full" / "inst_embedding.pt", weights_only=True)["attention"]
     b = torch.load(tmp_path / "resumed" / "inst_embedding.pt", weights_only=True)["attention"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_clip_vision_tower_from_a_clipmodel_safetensors(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from baselines.inst.embedding import CLIPImageTower
+    from baselines.inst.weights import load_clip_vision
+
+    tiny = {**C.CLIP_L14_VISION, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+            "num_attention_heads": 2}  # fmt: skip
+    torch.manual_seed(4)
+    source = C.build_vision_tower(tiny)
+    state = {k: v.contiguous() for k, v in source.state_dict().items()}
+    state["vision_model.embeddings.position_ids"] = torch.arange(257)[None]  # older transformers saved it
+    state["text_projection.weight"] = torch.zeros(768, 8)  # the text half of the HF file is ignored
+    save_file(state, str(tmp_path / "model.safetensors"))
+    model = load_clip_vision(tmp_path / "model.safetensors", tiny)
+    x = uint8_cast(torch.rand(1, 3, 40, 40) * 2 - 1, fix=True)
+    emb = CLIPImageTower(model)(x)
+    assert emb.shape == (1, 768) and torch.allclose(emb.norm(dim=-1), torch.ones(1))
+    torch.testing.assert_close(emb, CLIPImageTower(source)(x))
+    with pytest.raises(CheckpointError, match="not found"):
+        load_clip_vision(tmp_path / "missing.safetensors", tiny)
