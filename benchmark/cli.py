@@ -55,7 +55,9 @@ def _cmd_assets(args: argparse.Namespace) -> int:
         if args.profile and args.profile not in asset.profiles:
             continue
         state, path = asset_state(asset) if args.check else ("not checked", None)
-        rows.append((asset.name, ",".join(asset.profiles), state, str(path or asset.file), asset.license))
+        policy = asset.extra.get("checksum_policy")
+        licence = asset.license + (f"; checksum: {policy}" if policy else "")
+        rows.append((asset.name, ",".join(asset.profiles), state, str(path or asset.file), licence))
     width = max((len(r[0]) for r in rows), default=10)
     for name, profiles, state, path, licence in rows:
         print(f"{name:{width}s}  {profiles:12s} {state:18s} {path}  [{licence}]")

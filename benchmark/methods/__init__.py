@@ -14,6 +14,7 @@ METHODS: Registry[StylizationMethod] = Registry("method", StylizationMethod, "os
 
 METHODS.add_lazy("color-stats-transfer", "benchmark.methods.color_stats:ColorStatsTransfer")
 METHODS.add_lazy("jojogan", "baselines.jojogan.method:JoJoGAN")
+METHODS.add_lazy("inst", "baselines.inst.method:InST")
 METHODS.add_lazy("osasis", "osasis.method.plugin:OSASIS")
 METHODS.add_lazy("mtg", "baselines.mtg.method:MTG")
 

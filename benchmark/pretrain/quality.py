@@ -189,6 +189,40 @@ def measure_stylegan2(out: Path, images: Path, heldout: torch.Tensor, vgg: Any, 
     return res
 
 
+def measure_inst(out: Path, images: Path, heldout: torch.Tensor, alex: Any, vgg: Any, seed: int) -> dict:
+    """InST's tiny LDM: VAE reconstruction (posterior mean), unconditional ("") DDIM samples, and the img2img round
+    trip InST runs (inversion from t=700 with the predicted ε, 0.7 x STEPS guided DDIM steps, prompt "")."""
+    from baselines.inst.diffusion import InferenceSettings, ddim_scheduler, guided_ddim_step, stylize_latent
+    from baselines.inst.embedding import PromptEncoder
+    from baselines.inst.weights import load_smoke_ldm
+    from benchmark.pretrain.inst_ldm import build_untrained
+
+    x = heldout[:N_RECON]
+    res: dict[str, Any] = {}
+    for name, ldm in (("trained", load_smoke_ldm(out / "inst_ldm_smoke64.pt")), ("untrained", build_untrained(seed))):
+        gen = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            post = ldm.vae.encode(x).latent_dist
+            recon = ldm.vae.decode(post.mean).sample
+            uncond = PromptEncoder(ldm.text_encoder, 0)([""])
+            sched = ddim_scheduler(STEPS)
+            z = torch.randn(N_SAMPLES, 4, 16, 16, generator=gen)
+            for t in sched.timesteps:
+                z = guided_ddim_step(ldm, sched, z, int(t), uncond.expand(N_SAMPLES, -1, -1), uncond, 1.0)
+            samples = ldm.decode(z)
+            z0 = ldm.scale * post.mean
+            noise = torch.randn(z0.shape, generator=gen)
+            ctx = uncond.expand(len(z0), -1, -1)
+            trip = ldm.decode(stylize_latent(ldm, z0, ctx, ctx, noise, InferenceSettings(steps=STEPS)))
+        res[name] = {"vae_recon_lpips_alex": summary(lpips_pairs(alex, recon, x)),
+                     "samples_nn_lpips_vgg": summary(nearest_lpips(vgg, samples, heldout)),
+                     "samples_face_detection_rate": face_detection_rate(samples),
+                     "img2img_roundtrip_lpips_alex": summary(lpips_pairs(alex, trip, x))}  # fmt: skip
+        if name == "trained":
+            save_grid([x[:8], recon[:8], trip[:8], *rows_of(samples[:16])], images / "inst_ldm_samples.png")
+    return res
+
+
 def measure_all(out: str | Path, images: str | Path, device: str = "cpu", seed: int = 0) -> dict:
     """Every measurement whose model files exist in ``out``; grids go to ``images`` (CPU evaluation)."""
     out, images = Path(out), Path(images)
@@ -212,4 +246,7 @@ def measure_all(out: str | Path, images: str | Path, device: str = "cpu", seed: 
     if (out / "stylegan2_smoke64.pt").is_file():
         log("quality: stylegan2")
         res["stylegan2"] = measure_stylegan2(out, images, heldout, vgg, seed)
+    if (out / "inst_ldm_smoke64.pt").is_file():
+        log("quality: inst")
+        res["inst"] = measure_inst(out, images, heldout, alex, vgg, seed)
     return res

@@ -31,13 +31,14 @@ from benchmark.pretrain.common import TrainSettings, count_params, log
 from benchmark.pretrain.data import face_tensor
 from osasis.configs import config_to_dict
 
-MODELS = ("diffae", "latent", "p2", "stylegan2", "hfgi")
+MODELS = ("diffae", "latent", "p2", "stylegan2", "hfgi", "inst")
 FILES = {
     "diffae": ["diffae_smoke64_autoenc.ckpt"],
     "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
     "hfgi": ["hfgi_smoke64.pt"],
+    "inst": ["inst_ldm_smoke64.pt"],
 }
 #: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
@@ -53,6 +54,9 @@ RECIPES: dict[str, TrainSettings] = {
                                  "zero_init_heads": True,
                                  "condition_size": 64, "distortion_scale": 0.15, "aug_rate": 0.9, "l2_lambda": 1.0,
                                  "lpips_lambda": 0.8, "res_lambda": 0.1, "id_lambda": 0.0}),
+    # InST's latent diffusion model: VAE phase (steps/batch/lr here), then the UNet phase (extra); n = 200 faces
+    "inst": TrainSettings(steps=200, batch_size=4, lr=1e-3, grad_clip=1.0,
+                          extra={"unet_steps": 400, "unet_batch_size": 8, "unet_lr": 1e-3, "n_images": 200}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
@@ -94,7 +98,7 @@ def file_info(out: Path, names: list[str]) -> dict[str, dict]:
 
 def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor) -> None:
     """Train ``name``, save its files and its record entry."""
-    from benchmark.pretrain import ddpm, diffae, latent, stylegan2
+    from benchmark.pretrain import ddpm, diffae, inst_ldm, latent, stylegan2
     from osasis.weights import load_diffae
 
     s = settings_for(name, args.steps_scale, args.seed, args.max_minutes)
@@ -129,6 +133,21 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
     elif name == "hfgi":
         info.update(train_hfgi(out, s, dev, data))
         res = info.pop("loop")
+    elif name == "inst":
+        from baselines.inst.weights import save_smoke_ldm
+
+        n = int(s.extra["n_images"])
+        ldm = inst_ldm.build_untrained(s.seed)
+        vae_res = inst_ldm.train_vae(ldm, data[:n], s, dev)
+        unet_s = replace(s, steps=max(1, round(int(s.extra["unet_steps"]) * args.steps_scale)),
+                         batch_size=int(s.extra["unet_batch_size"]), lr=float(s.extra["unet_lr"]))
+        res, latent_info = inst_ldm.train_unet(ldm, data[:n], unet_s, dev)
+        save_smoke_ldm(out / FILES[name][0], ldm.to("cpu"), inst_ldm.TOKEN_SEED, inst_ldm.TOKEN_STD)
+        info.update(config={"architecture": "smoke-ldm64 (baselines/inst/configs.py)", **latent_info,
+                            "conditioning": inst_ldm.__doc__.split("2. ")[1].split("The text encoder")[0].strip()},
+                    params={"unet": count_params(ldm.unet), "vae": count_params(ldm.vae),
+                            "text_encoder": count_params(ldm.text_encoder)},
+                    vae_result=vae_res.to_dict())  # fmt: skip
     else:
         init = getattr(args, "init_from", None)
         init_sha = sha256_file(init) if init is not None else None

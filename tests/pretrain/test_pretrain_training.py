@@ -143,3 +143,20 @@ def test_stylegan2_recipe_runs_both_phases(tmp_path) -> None:
     final = entry["files"]["stylegan2_smoke64.pt"]["sha256"]
     assert entry["init_from"]["sha256"] == entry["first_phase"]["sha256"] != final
     load_generator(tmp_path / "stylegan2_smoke64.pt")
+
+
+@pytest.mark.slow
+def test_inst_recipe_writes_a_loadable_model(tmp_path) -> None:
+    """InST's LDM: VAE phase then UNet phase, saved with the token table as seed + digest, strictly reloadable."""
+    import json
+
+    from baselines.inst.weights import load_smoke_ldm
+    from benchmark.pretrain.run import main
+
+    main(["--models", "inst", "--out", str(tmp_path), "--steps-scale", "0.005", "--n-train", "8",
+          "--no-manifest", "--no-quality", "--threads", "1"])  # fmt: skip
+    entry = json.loads((tmp_path / "record.json").read_text())["models"]["inst"]
+    assert entry["vae_result"]["steps_done"] == 1 and entry["result"]["steps_done"] == 2
+    model = load_smoke_ldm(tmp_path / "inst_ldm_smoke64.pt")
+    assert model.arch.name == "smoke-ldm64"
+    assert entry["params"]["unet"] == sum(p.numel() for p in model.unet.parameters())
