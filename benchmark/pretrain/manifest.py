@@ -52,6 +52,7 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "state_dict with residue.* (16-channel conditions at 64 px) and grid_align.*, opts (input_size 64, "
         "condition_size 64, base_inverter projector). Load with baselines.hfgi.load_hfgi(path, parts=('residue', "
         "'grid_align')); trained by benchmark/pretrain/hfgi.py on projector W+ codes.",
+    ),
     "smoke_inst_ldm": (
         "inst_ldm_smoke64.pt",
         ["baselines/inst/method.py", "baselines/inst/weights.py"],
