@@ -110,8 +110,8 @@ def load_smoke_ldm(path: str | Path) -> LatentDiffusion:
 
 #: Classes the official ``embeddings.pt`` pickles (the whole ``Attentions`` module): all become inert stubs. torch.save
 #: writes pickle protocol 2, which names ``set`` (a module's ``_non_persistent_buffers_set``) ``__builtin__.set``; the
-#: restricted loader does not translate Python-2 names, so those become inert stubs too (only parameters are read).
-EMBEDDING_STUB_MODULES = ("ldm", "torch.nn.modules", "diffusers", "__main__", "__builtin__")
+#: restricted loader allow-lists exactly that pair (and ``frozenset``), so no Python-2 module needs a stub.
+EMBEDDING_STUB_MODULES = ("ldm", "torch.nn.modules", "diffusers", "__main__")
 
 
 def _stub_state(obj: Any, path: Path) -> dict[str, Any]:
