@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("assets", help="list the asset manifest with the state of each file", formatter_class=fmt)
-    p.add_argument("--profile", default=None, help="only assets of this profile (paper or smoke)")
+    p.add_argument("--profile", choices=["paper", "smoke"], default=None, help="only assets of this profile")
     p.add_argument("--no-check", dest="check", action="store_false", help="skip checksum verification")
     p.set_defaults(func=_cmd_assets)
 

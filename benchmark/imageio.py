@@ -6,10 +6,11 @@ Protocol (used by every method and metric):
   and TIFF are decoded (no other Pillow plugin is ever tried), images larger than ``MAX_PIXELS`` are
   refused before decoding (decompression bombs);
 * files are fully decoded (truncated files fail) and converted to 8-bit RGB: greyscale (1-bit, 8-bit and
-  16-bit) is replicated to 3 channels; 16-bit samples are scaled by 65535 (full scale), never by the
-  image's own maximum; palette images are expanded; an alpha channel (LA, PA, RGBA, a palette or greyscale
-  transparency entry) is composited over white; any other mode (float, CMYK with no profile, ...) is a named
-  error; images smaller than ``MIN_SIDE`` pixels are rejected;
+  16-bit) is replicated to 3 channels; 16-bit samples (grey or colour, decoded at full precision) are
+  scaled by 65535 (full scale), never by the image's own maximum; palette images are expanded; an alpha
+  channel (LA, PA, RGBA, a palette or greyscale transparency entry) is composited over white
+  (``c * a + (1 - a)``); any other mode (float, 32-bit integer, ...) is a named error; images smaller
+  than ``MIN_SIDE`` pixels are rejected;
 * tensors are float32 ``B x 3 x H x W`` in ``[0, 1]``;
 * resizing always goes through :func:`resize` (PIL bicubic with antialiasing on float data, as in
   clean-fid's "clean" mode), never ``F.interpolate``;
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import png
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -94,14 +96,39 @@ def load_pil(path: str | Path, formats: Sequence[str] | None = None) -> Image.Im
                 if width * height > MAX_PIXELS:
                     raise InvalidImageError(f"{path}: {width}x{height} pixels, more than the {MAX_PIXELS} allowed "
                                             "(decompression bomb?); resize it first")  # fmt: skip
-                img.load()
-                rgb = _to_rgb(img, path)
+                if kind == "PNG" and _png_bit_depth(path) == 16:
+                    rgb = _decode_png16(path)  # Pillow keeps only the high byte of 16-bit colour samples
+                else:
+                    img.load()
+                    rgb = _to_rgb(img, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:  # fmt: skip
+            Image.DecompressionBombError, png.Error) as exc:  # fmt: skip
         raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
     if min(rgb.size) < MIN_SIDE:
         raise InvalidImageError(f"{path}: image is {rgb.size[0]}x{rgb.size[1]}, smaller than {MIN_SIDE} px")
     return rgb
+
+
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as handle:
+        head = handle.read(26)
+    return head[24] if len(head) == 26 and head[12:16] == b"IHDR" else 0
+
+
+def _decode_png16(path: Path) -> Image.Image:
+    """A 16-bit PNG (grey, grey+alpha, RGB, RGBA; a tRNS entry becomes alpha) decoded at full precision by
+    pypng, scaled by 65535 and composited over white, then rounded to 8 bits."""
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = int(info["planes"])
+    arr = np.vstack([np.asarray(row, dtype=np.float64) for row in rows]).reshape(height, width, planes) / 65535.0
+    has_alpha = bool(info.get("alpha"))
+    colour = arr[..., : planes - 1] if has_alpha else arr
+    if has_alpha:
+        alpha = arr[..., planes - 1 :]
+        colour = colour * alpha + (1.0 - alpha)
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    return Image.fromarray((colour * 255.0).round().astype(np.uint8), "RGB")
 
 
 def _on_white(rgba: Image.Image) -> Image.Image:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.atomic import check_output_file
+from benchmark.errors import ConfigError
 from benchmark.fetch.report import AssetOutcome, FetchError, FetchReport
 from benchmark.fetch.stage import OFFLINE_ENV, fetch_assets, offline_default
 
@@ -61,12 +62,12 @@ def fetch_main(args: argparse.Namespace | None = None, **kwargs: Any) -> FetchRe
     if options["report"] is not None:
         check_output_file(options["report"], suffixes=(".json",), option="--report")
     if int(options["jobs"]) < 1 or int(options["retries"]) < 0:
-        raise FetchError(f"--jobs {options['jobs']} / --retries {options['retries']}: jobs must be at least 1 "
+        raise ConfigError(f"--jobs {options['jobs']} / --retries {options['retries']}: jobs must be at least 1 "
                          "and retries at least 0")  # fmt: skip
     if float(options["timeout"]) <= 0 or float(options["connect_timeout"]) <= 0:
-        raise FetchError("--timeout and --connect-timeout must be positive (seconds)")
+        raise ConfigError("--timeout and --connect-timeout must be positive (seconds)")
     if options["ids_file"] and not Path(options["ids_file"]).is_file():
-        raise FetchError(f"--ids-file {options['ids_file']}: no such file")
+        raise ConfigError(f"--ids-file {options['ids_file']}: no such file")
     ids = load_ids(options["ids_file"]) if options["ids_file"] else None
     return fetch_assets(options["asset"], dest=options["dest"], profile=options["profile"], jobs=options["jobs"],
                         timeout=options["timeout"], retries=options["retries"], offline=options["offline"],

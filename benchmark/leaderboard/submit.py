@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.atomic import atomic_write_bytes, atomic_write_text, check_output_dir, staged_directory
+from benchmark.errors import BenchmarkError
 from benchmark.leaderboard.protocol import Protocol, check_name
 from benchmark.leaderboard.validate import validate
 from benchmark.provenance import relpath
@@ -85,6 +86,8 @@ def run_submit(name: str, folder: Path, out: Path, params_path: Path | None = No
     """Validate ``folder`` against the active profile, then (unless ``validate_only``) copy and evaluate it."""
     run = settings(params_path, device)
     check_name(name, tuple(run.params["methods"]))
+    if not Path(folder).is_dir():
+        raise BenchmarkError(f"--folder {folder}: not a folder (<folder>/<reference>/<split>/<input stem>.png)")
     if not validate_only:
         check_output_dir(out, SUBMISSION_KIND, [folder])
     protocol = Protocol.from_params(run.params)

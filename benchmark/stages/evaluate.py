@@ -9,7 +9,7 @@ from typing import Any
 
 from benchmark.atomic import atomic_write_text, check_output_file, check_owned_files, write_owned_files
 from benchmark.errors import ConfigError
-from benchmark.params import method_cells
+from benchmark.params import method_cells, pipeline_methods
 from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
 
@@ -108,6 +108,9 @@ def run_evaluate_cell(method: str, reference: str | None, params_path: Path | No
     run = settings(params_path, device)
     layout = Layout.from_params(run.params)
     instances: dict[str, Any] = {}
+    if method not in pipeline_methods(run.params):
+        raise ConfigError(f"--method {method}: not a method of the {run.params['profile']} profile; choose from "
+                          f"{pipeline_methods(run.params)}")  # fmt: skip
     references = method_cells(run.params, method)[0]
     sources = [layout.stylized_dir(method, r, s) for r in references for s in method_cells(run.params, method)[1]]
     if reference is not None:
