@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from benchmark import progress
 from benchmark.errors import BenchmarkError
@@ -18,10 +19,39 @@ from benchmark.errors import BenchmarkError
 log = logging.getLogger("osasis-bench")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2), like the suite's named errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed, a whole number in [0, 2**32)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"{value} must be between 0 and 2**32 - 1")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameter file (active profile)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (default: params 'device')")
-    parser.add_argument("--seed", type=int, default=None, help="override the profile seed")
+    parser.add_argument("--seed", type=seed_int, default=None, help="override the profile seed")
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
@@ -34,7 +64,7 @@ def _cmd_methods(args: argparse.Namespace) -> int:
 
 
 def _cmd_metrics(args: argparse.Namespace) -> int:
-    from benchmark.metrics import describe_metrics
+    from benchmark.metrics.evaluate import describe_metrics
 
     rows = describe_metrics()
     if args.json:
@@ -161,7 +191,7 @@ def _cmd_use_profile(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="osasis-bench", description=__doc__,
+    parser = _Parser(prog="osasis-bench", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="disable progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -177,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_metrics)
 
     p = sub.add_parser("assets", help="list the asset manifest with the state of each file", formatter_class=fmt)
-    p.add_argument("--profile", default=None, help="only assets of this profile (paper or smoke)")
+    p.add_argument("--profile", choices=["paper", "smoke"], default=None, help="only assets of this profile")
     p.add_argument("--no-check", dest="check", action="store_false", help="skip checksum verification")
     p.set_defaults(func=_cmd_assets)
 
@@ -213,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", type=Path, action="append", required=True,
                    help="input folder (repeatable; each goes to OUT/<folder name>)")  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--batch-size", type=int, default=None, help="images per batch")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="images per batch")
     p.set_defaults(func=_cmd_stylize)
 
     p = sub.add_parser("edit", help="OSASIS text-driven editing + stylization of a folder", formatter_class=fmt)
@@ -225,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--source", default="a photo of a face", help="source text prompt")
     p.add_argument("--target", required=True, help="target text prompt")
-    p.add_argument("--batch-size", type=int, default=None, help="images per batch")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="images per batch")
     p.set_defaults(func=_cmd_edit)
 
     p = sub.add_parser("text-edit", help="the profile's text_edit section: one folder per edit (paper Fig. 7)",
@@ -241,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style", type=Path, default=None, help="style reference image or folder")
     p.add_argument("--ground-truth", type=Path, default=None, help="ground-truth stylizations (optional)")
     p.add_argument("--metrics", default="lpips-alex,ssim", help="comma-separated metric names")
-    p.add_argument("--resolution", type=int, default=256, help="evaluation resolution")
+    p.add_argument("--resolution", type=positive_int, default=256, help="evaluation resolution")
     p.add_argument("--random-weights", action="store_true",
                    help="allow seeded random weights for networks whose files are missing (flagged in results)")
     p.add_argument("--method", default=None, help="pipeline mode: method name")
@@ -281,11 +311,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
     if args.no_progress:
         progress.set_enabled(False)
+    return run_command(args)
+
+
+USER_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The one place that turns the suite's named errors into exit code 2 (one ``ERROR`` line, no traceback).
+
+    A missing, unreadable or wrongly typed file named by the user counts as such an error too; any other
+    exception is a bug of the suite and keeps its traceback.
+    """
     try:
         return int(args.func(args) or 0)
     except BenchmarkError as exc:
         log.error("%s", exc)
         return 2
+    except USER_OS_ERRORS as exc:
+        if exc.filename is None:
+            raise
+        log.error("%s: %s", exc.filename, exc.strerror or exc)
+        return 2
+    except KeyboardInterrupt:
+        log.error("interrupted; no partial output was left in place")
+        return 130
 
 
 if __name__ == "__main__":

@@ -11,7 +11,12 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """``auto`` picks CUDA when present, else CPU; an explicit CUDA request without CUDA is an error."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"--device {device!r}: not a device; use cpu, cuda, cuda:N or auto") from exc
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"--device {device!r}: unsupported device type; use cpu, cuda, cuda:N or auto")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} requested but CUDA is not available on this machine")
     return dev

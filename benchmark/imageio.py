@@ -2,31 +2,49 @@
 
 Protocol (used by every method and metric):
 
-* files are read with Pillow, fully decoded (truncated files fail), converted to RGB: greyscale is
-  replicated to 3 channels and an alpha channel is composited on white, both recorded as explicit
-  conversions rather than errors; images smaller than ``MIN_SIDE`` pixels are rejected;
+* a file's type is identified by its content (magic bytes), never by its suffix; only PNG, JPEG, BMP, WebP
+  and TIFF are decoded (no other Pillow plugin is ever tried), images larger than ``MAX_PIXELS`` are
+  refused before decoding (decompression bombs);
+* files are fully decoded (truncated files fail) and converted to 8-bit RGB: greyscale (1-bit, 8-bit and
+  16-bit) is replicated to 3 channels; 16-bit samples (grey or colour, decoded at full precision) are
+  scaled by 65535 (full scale), never by the image's own maximum; palette images are expanded; an alpha
+  channel (LA, PA, RGBA, a palette or greyscale transparency entry) is composited over white
+  (``c * a + (1 - a)``); any other mode (float, 32-bit integer, ...) is a named error; images smaller
+  than ``MIN_SIDE`` pixels are rejected;
 * tensors are float32 ``B x 3 x H x W`` in ``[0, 1]``;
 * resizing always goes through :func:`resize` (PIL bicubic with antialiasing on float data, as in
   clean-fid's "clean" mode), never ``F.interpolate``;
-* outputs are lossless 8-bit PNG, written to a temporary name and renamed into place.
+* outputs are lossless 8-bit PNG, written to a temporary name and renamed into place with ordinary
+  (umask) permissions; where the protocol asks for PNG (stylized outputs), other content is refused
+  whatever its name.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+import png
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from benchmark.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401  (re-exported)
 from benchmark.errors import InvalidImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MIN_SIDE = 8
+MAX_PIXELS = 8192 * 8192
+# the decoders ever tried, keyed by the file signature that selects them
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+_GREY16 = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 RESIZER = "PIL.BICUBIC(float32, antialias)"
 
 
@@ -42,34 +60,99 @@ def list_images(folder: str | Path) -> list[Path]:
     return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def load_pil(path: str | Path) -> Image.Image:
-    """Open and fully decode an image as RGB; raise :class:`InvalidImageError` naming the file."""
+def sniff_format(path: str | Path) -> str | None:
+    """The image format named by the file's first bytes (``PNG``, ``JPEG``, ``BMP``, ``TIFF``, ``WEBP``), or None."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    for signature, name in SIGNATURES.items():
+        if head.startswith(signature):
+            return name
+    return None
+
+
+def load_pil(path: str | Path, formats: Sequence[str] | None = None) -> Image.Image:
+    """Open and fully decode an image as 8-bit RGB; raise :class:`InvalidImageError` naming the file.
+
+    ``formats`` restricts the accepted file types (by content), e.g. ``("PNG",)`` for stylized outputs.
+    """
     path = Path(path)
+    try:
+        kind = sniff_format(path)
+    except FileNotFoundError as exc:
+        raise InvalidImageError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise InvalidImageError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    allowed = tuple(formats) if formats else ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
+    if kind not in allowed:
+        what = f"{kind} data" if kind else "not an image of a supported type (by content)"
+        raise InvalidImageError(f"{path}: {what}; expected {' or '.join(allowed)}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                img.load()
-                rgb = _to_rgb(img)
-    except FileNotFoundError as exc:
-        raise InvalidImageError(f"{path}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+            with Image.open(path, formats=[kind]) as img:
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise InvalidImageError(f"{path}: {width}x{height} pixels, more than the {MAX_PIXELS} allowed "
+                                            "(decompression bomb?); resize it first")  # fmt: skip
+                if kind == "PNG" and _png_bit_depth(path) == 16:
+                    rgb = _decode_png16(path)  # Pillow keeps only the high byte of 16-bit colour samples
+                else:
+                    img.load()
+                    rgb = _to_rgb(img, path)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError, png.Error) as exc:  # fmt: skip
         raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
     if min(rgb.size) < MIN_SIDE:
         raise InvalidImageError(f"{path}: image is {rgb.size[0]}x{rgb.size[1]}, smaller than {MIN_SIDE} px")
     return rgb
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    if img.mode == "I;16" or img.mode == "I":
-        arr = np.asarray(img, dtype=np.float64)
-        arr = (arr / max(arr.max(), 1.0) * 255.0).round().astype(np.uint8)
-        return Image.fromarray(arr, "L").convert("RGB")
-    return img.convert("RGB")
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as handle:
+        head = handle.read(26)
+    return head[24] if len(head) == 26 and head[12:16] == b"IHDR" else 0
+
+
+def _decode_png16(path: Path) -> Image.Image:
+    """A 16-bit PNG (grey, grey+alpha, RGB, RGBA; a tRNS entry becomes alpha) decoded at full precision by
+    pypng, scaled by 65535 and composited over white, then rounded to 8 bits."""
+    width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+    planes = int(info["planes"])
+    arr = np.vstack([np.asarray(row, dtype=np.float64) for row in rows]).reshape(height, width, planes) / 65535.0
+    has_alpha = bool(info.get("alpha"))
+    colour = arr[..., : planes - 1] if has_alpha else arr
+    if has_alpha:
+        alpha = arr[..., planes - 1 :]
+        colour = colour * alpha + (1.0 - alpha)
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    return Image.fromarray((colour * 255.0).round().astype(np.uint8), "RGB")
+
+
+def _on_white(rgba: Image.Image) -> Image.Image:
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
+    """The documented conversion of every supported mode to 8-bit RGB (see the module docstring)."""
+    mode = img.mode
+    if mode in _GREY16:
+        arr = np.asarray(img)
+        if arr.dtype.kind == "i" and (arr.min() < 0 or arr.max() > 65535):
+            raise InvalidImageError(f"{path}: {mode} samples outside 0..65535; only 8- and 16-bit images are supported")
+        grey = Image.fromarray((arr.astype(np.float64) * (255.0 / 65535.0)).round().astype(np.uint8), "L")
+        if "transparency" in img.info and isinstance(img.info["transparency"], int):
+            alpha = np.where(arr == img.info["transparency"], 0, 255).astype(np.uint8)
+            return _on_white(Image.merge("RGBA", (grey, grey, grey, Image.fromarray(alpha, "L"))))
+        return grey.convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        return _on_white(img.convert("RGBA"))
+    if mode in ("1", "L", "P", "RGB", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        return img.convert("RGB")
+    raise InvalidImageError(f"{path}: image mode {mode} is not supported (use 8- or 16-bit grey, palette or RGB(A))")
 
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
@@ -133,25 +216,6 @@ def validate_folder(folder: str | Path) -> list[Path]:
     return files
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
 def save_png(x: torch.Tensor | Image.Image, path: str | Path) -> Path:
     """Save a [0,1] tensor or PIL image as a lossless PNG, atomically. The suffix must be ``.png``."""
     path = Path(path)
@@ -169,6 +233,15 @@ def save_png(x: torch.Tensor | Image.Image, path: str | Path) -> Path:
 def output_name(input_path: str | Path) -> str:
     """The PNG file name an output takes: the input's stem plus ``.png``."""
     return Path(input_path).stem + ".png"
+
+
+def check_png_files(paths: Iterable[Path]) -> None:
+    """Raise :class:`InvalidImageError` for any file that is not PNG data (whatever its suffix)."""
+    for path in paths:
+        kind = sniff_format(path)
+        if kind != "PNG":
+            raise InvalidImageError(f"{path}: {kind or 'unrecognised'} data named {path.suffix}; the protocol "
+                                    "requires lossless PNG")  # fmt: skip
 
 
 def check_unique_stems(paths: Iterable[Path]) -> None:

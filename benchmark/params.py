@@ -19,8 +19,13 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     """The parameters of the active profile."""
     path = Path(path or DEFAULT_PARAMS)
     if not path.is_file():
-        raise ConfigError(f"parameter file not found: {path}")
-    params = yaml.safe_load(path.read_text()) or {}
+        raise ConfigError(f"parameter file not found: {path} (pass --params, or run `osasis-bench use-profile smoke`)")
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid YAML parameter file ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(params, dict):
+        raise ConfigError(f"{path}: a parameter file is a YAML mapping (profile: ..., seed: ..., ...)")
     for key in ("profile", "seed", "resolution", "methods", "references", "splits"):
         if key not in params:
             raise ConfigError(f"{path}: missing top-level key {key!r}")
@@ -115,8 +120,20 @@ def use_profile(name: str, params_path: str | Path | None = None) -> bool:
     """Copy ``profiles/<name>.yaml`` to the active parameter file; True when it changed."""
     source = profile_file(name).read_bytes()
     target = Path(params_path or DEFAULT_PARAMS)
+    if target.suffix.lower() not in (".yaml", ".yml"):
+        raise ConfigError(f"--params {target}: the parameter file must be a .yaml file")
+    if target.is_dir() or target.is_symlink():
+        raise ConfigError(f"--params {target}: not a regular file")
     if target.is_file() and target.read_bytes() == source:
         return False
+    if target.is_file():
+        try:
+            current = yaml.safe_load(target.read_text())
+        except (yaml.YAMLError, UnicodeDecodeError):
+            current = None
+        if not (isinstance(current, dict) and "profile" in current):
+            raise ConfigError(f"--params {target} exists and is not an osasis-bench parameter file (no 'profile' "
+                              "key); refusing to overwrite it")  # fmt: skip
     from benchmark.imageio import atomic_write_bytes
 
     atomic_write_bytes(target, source)

@@ -10,7 +10,10 @@ Use it in a pytest module::
 
 Every registered method must pass these with tiny settings on CPU: output count, names, size and
 value range; determinism with a seed; batch-size and input-order independence; a clean, named error
-and no partial output for a corrupt input.
+and no partial output for a corrupt input; refused dangerous output paths (the current folder, the inputs,
+the workdir, a foreign folder, a path under a file) with the user's files intact; named errors for bad
+arguments (batch size, missing/empty workdir, another reference than the fine-tuned one, no inputs); reruns
+into the method's own output; ordinary (umask) file permissions.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmark.errors import InvalidImageError
+from benchmark.atomic import MARKER, OutputPathError, file_mode, umask
+from benchmark.errors import BenchmarkError, ConfigError, InvalidImageError
 from benchmark.methods import runner
 
 CONTRACT_RESOLUTION = 32
@@ -130,3 +134,70 @@ class MethodContract:
             self._stylize(contract_setup, "bad_out")
         assert not out_dir.exists()
         assert not [p for p in out_dir.parent.iterdir() if p.name.startswith(".bad_out")]
+
+    # --- safety: output paths, bad arguments, permissions (issue 13) ---------------------------------------
+
+    def _stylize_to(self, setup: dict[str, Path], out_dir: Path, batch_size: int = 2, workdir: Path | None = None,
+                    reference: Path | None = None, inputs: Path | None = None) -> dict:  # fmt: skip
+        method = self.make_method(setup["tmp"])
+        return runner.stylize_folder(method, reference or setup["reference"], workdir or setup["workdir"],
+                                     inputs or setup["inputs"], out_dir, batch_size)  # fmt: skip
+
+    def test_dangerous_output_paths_refused(self, contract_setup: dict[str, Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        tmp = contract_setup["tmp"]
+        before = _digests(contract_setup["inputs"])
+        foreign = tmp / "foreign"
+        foreign.mkdir()
+        (foreign / "keep.txt").write_text("user data")
+        (tmp / "cwd_sentinel.txt").write_text("user data")
+        (tmp / "a_file").write_text("user data")
+        monkeypatch.chdir(tmp)
+        for out_dir in (Path("."), tmp, contract_setup["inputs"], contract_setup["workdir"], foreign,
+                        tmp / "a_file" / "out", contract_setup["reference"].parent):  # fmt: skip
+            with pytest.raises(OutputPathError):
+                self._stylize_to(contract_setup, out_dir)
+        assert (foreign / "keep.txt").read_text() == "user data" and sorted(p.name for p in foreign.iterdir()) == [
+            "keep.txt"]  # fmt: skip
+        assert (tmp / "cwd_sentinel.txt").read_text() == "user data" and (tmp / "a_file").read_text() == "user data"
+        assert _digests(contract_setup["inputs"]) == before
+        assert (contract_setup["workdir"] / runner.CONFIG_FILE).is_file()
+        assert not [p for p in tmp.iterdir() if p.name.startswith(".")], "staging folders left behind"
+        with pytest.raises(OutputPathError):  # fine-tuning into a foreign folder or the inputs is refused too
+            runner.finetune(self.make_method(tmp), contract_setup["reference"], foreign)
+        with pytest.raises(OutputPathError):
+            runner.finetune(self.make_method(tmp), contract_setup["reference"], contract_setup["inputs"])
+        assert sorted(p.name for p in foreign.iterdir()) == ["keep.txt"]
+        assert _digests(contract_setup["inputs"]) == before
+
+    def test_bad_arguments_are_named_errors(self, contract_setup: dict[str, Path]) -> None:
+        tmp = contract_setup["tmp"]
+        out_dir = tmp / "out_bad"
+        for size in (0, -1):
+            with pytest.raises(ConfigError, match="batch-size"):
+                self._stylize_to(contract_setup, out_dir, batch_size=size)
+        with pytest.raises(ConfigError, match="does not exist"):
+            self._stylize_to(contract_setup, out_dir, workdir=tmp / "missing")
+        (tmp / "empty_work").mkdir()
+        with pytest.raises(ConfigError, match="is empty"):
+            self._stylize_to(contract_setup, out_dir, workdir=tmp / "empty_work")
+        other = make_test_images(tmp / "other_ref", n=1, size=48, seed=7)[0]
+        with pytest.raises(ConfigError, match="fine-tuned on"):
+            self._stylize_to(contract_setup, out_dir, reference=other)
+        (tmp / "no_inputs").mkdir()
+        with pytest.raises(BenchmarkError, match="no input images"):
+            self._stylize_to(contract_setup, out_dir, inputs=tmp / "no_inputs")
+        with pytest.raises(InvalidImageError, match="not_there.png"):
+            runner.finetune(self.make_method(tmp), tmp / "not_there.png", tmp / "work2")
+        assert not out_dir.exists() and not (tmp / "work2").exists()
+
+    def test_rerun_replaces_own_output_with_ordinary_permissions(self, contract_setup: dict[str, Path]) -> None:
+        out_dir = contract_setup["tmp"] / "again"
+        self._stylize_to(contract_setup, out_dir)
+        first = _digests(out_dir)
+        self._stylize_to(contract_setup, out_dir)  # the folder holds this suite's marker: replaced
+        assert _digests(out_dir) == first and (out_dir / MARKER).is_file()
+        for path in [*out_dir.iterdir(), *contract_setup["workdir"].iterdir()]:
+            if path.is_file():
+                assert path.stat().st_mode & 0o777 == file_mode(), f"{path.name}: mode {oct(path.stat().st_mode)}"
+        assert out_dir.stat().st_mode & 0o777 == 0o777 & ~umask()

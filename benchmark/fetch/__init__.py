@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark.atomic import check_output_file
+from benchmark.errors import ConfigError
 from benchmark.fetch.report import AssetOutcome, FetchError, FetchReport
 from benchmark.fetch.stage import OFFLINE_ENV, fetch_assets, offline_default
 
@@ -57,6 +59,15 @@ def fetch_main(args: argparse.Namespace | None = None, **kwargs: Any) -> FetchRe
                "allow_missing": False}  # fmt: skip
     options.update({k: v for k, v in vars(args or argparse.Namespace()).items() if k in options})
     options.update(kwargs)
+    if options["report"] is not None:
+        check_output_file(options["report"], suffixes=(".json",), option="--report")
+    if int(options["jobs"]) < 1 or int(options["retries"]) < 0:
+        raise ConfigError(f"--jobs {options['jobs']} / --retries {options['retries']}: jobs must be at least 1 "
+                         "and retries at least 0")  # fmt: skip
+    if float(options["timeout"]) <= 0 or float(options["connect_timeout"]) <= 0:
+        raise ConfigError("--timeout and --connect-timeout must be positive (seconds)")
+    if options["ids_file"] and not Path(options["ids_file"]).is_file():
+        raise ConfigError(f"--ids-file {options['ids_file']}: no such file")
     ids = load_ids(options["ids_file"]) if options["ids_file"] else None
     return fetch_assets(options["asset"], dest=options["dest"], profile=options["profile"], jobs=options["jobs"],
                         timeout=options["timeout"], retries=options["retries"], offline=options["offline"],

@@ -8,12 +8,14 @@ place, so a half-extracted tree never appears. Members with absolute paths or ``
 
 from __future__ import annotations
 
+import os
 import shutil
 import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
 
+from benchmark.atomic import umask
 from benchmark.errors import AssetError
 
 SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
@@ -38,6 +40,7 @@ def extract(archive: Path, kind: str, target: Path | None = None) -> Path:
     if target.is_dir():
         return target
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700 folders; extracted assets get the ordinary permissions
     try:
         if kind == "zip":
             with zipfile.ZipFile(archive) as zf:

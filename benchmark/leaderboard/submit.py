@@ -6,7 +6,10 @@ Output layout (``--out``, e.g. ``results/submissions/<name>``)::
     stylized/<reference>/<split>/*   the validated PNGs (copied byte for byte; evaluation reads these)
     metrics/<reference>.json         the same format as the evaluate stage's results/metrics/<method>/<ref>.json
 
-The report stage reads ``<submissions_dir>/*/metrics`` and puts each submission on the leaderboard.
+The folder appears atomically (staged, renamed into place when everything succeeded), so a failed submission
+leaves nothing behind. The report stage ranks every *complete* submission under ``<submissions_dir>`` (its
+``submission.json`` and one metrics file per reference it lists) and lists any other folder there as
+incomplete, with the reason.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from benchmark.imageio import atomic_write_bytes, atomic_write_text
+from benchmark.atomic import atomic_write_bytes, atomic_write_text, check_output_dir, staged_directory
+from benchmark.errors import BenchmarkError
 from benchmark.leaderboard.protocol import Protocol, check_name
 from benchmark.leaderboard.validate import validate
 from benchmark.provenance import relpath
@@ -28,6 +31,8 @@ from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
 
 log = logging.getLogger(__name__)
+SUBMISSION_KIND = "submission"
+RECORD_FILE = "submission.json"
 
 
 def _json(path: Path, payload: dict[str, Any]) -> None:
@@ -37,8 +42,6 @@ def _json(path: Path, payload: dict[str, Any]) -> None:
 def copy_validated(folder: Path, files: list[str], out: Path) -> dict[str, str]:
     """Copy the validated files into ``out/stylized``; return their SHA-256 digests."""
     target = out / "stylized"
-    if target.exists():
-        shutil.rmtree(target)
     digests = {}
     for rel in files:
         data = (folder / rel).read_bytes()
@@ -83,6 +86,10 @@ def run_submit(name: str, folder: Path, out: Path, params_path: Path | None = No
     """Validate ``folder`` against the active profile, then (unless ``validate_only``) copy and evaluate it."""
     run = settings(params_path, device)
     check_name(name, tuple(run.params["methods"]))
+    if not Path(folder).is_dir():
+        raise BenchmarkError(f"--folder {folder}: not a folder (<folder>/<reference>/<split>/<input stem>.png)")
+    if not validate_only:
+        check_output_dir(out, SUBMISSION_KIND, [folder])
     protocol = Protocol.from_params(run.params)
     files = validate(folder, protocol)
     log.info("submission %s: %d files valid", name, len(files))
@@ -91,20 +98,52 @@ def run_submit(name: str, folder: Path, out: Path, params_path: Path | None = No
                               "resolution": protocol.resolution}  # fmt: skip
     if validate_only:
         return record
-    out = Path(out)
-    record["sha256"] = copy_validated(Path(folder), files, out)
-    evaluate_submission(name, out / "stylized", run.params, run.device, run.seed, out)
-    _json(out / "submission.json", record)
+    with staged_directory(out, SUBMISSION_KIND, [folder]) as staging:
+        record["sha256"] = copy_validated(Path(folder), files, staging)
+        evaluate_submission(name, staging / "stylized", run.params, run.device, run.seed, staging)
+        _json(staging / RECORD_FILE, record)
     return record
 
 
+def submission_status(submissions_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Complete submission folders, and ``(name, reason)`` of every other folder under ``submissions_dir``.
+
+    Complete means: a readable ``submission.json`` and a metrics file for every reference it lists. Staging
+    folders of a submission in progress (hidden names) are skipped.
+    """
+    complete: list[Path] = []
+    incomplete: list[tuple[str, str]] = []
+    root = Path(submissions_dir)
+    if not root.is_dir():
+        return complete, incomplete
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            record = json.loads((folder / RECORD_FILE).read_text())
+        except FileNotFoundError:
+            incomplete.append((folder.name, f"no {RECORD_FILE} (the submission did not finish)"))
+            continue
+        except (OSError, ValueError) as exc:
+            incomplete.append((folder.name, f"unreadable {RECORD_FILE} ({exc})"))
+            continue
+        references = record.get("references") if isinstance(record, dict) else None
+        if not references:
+            incomplete.append((folder.name, f"{RECORD_FILE} lists no references"))
+            continue
+        missing = [r for r in references if not (folder / "metrics" / f"{r}.json").is_file()]
+        if missing:
+            incomplete.append((folder.name, f"metrics missing for {', '.join(missing)}"))
+            continue
+        complete.append(folder)
+    return complete, incomplete
+
+
 def collect_submissions(submissions_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Tidy and per-image rows of every evaluated submission under ``submissions_dir`` (sorted)."""
+    """Tidy and per-image rows of every complete submission under ``submissions_dir`` (sorted)."""
     from benchmark.stages.aggregate import PER_IMAGE_COLUMNS, TIDY_COLUMNS, collect
 
     tidy, per_image = [], []
-    for metrics_dir in sorted(Path(submissions_dir).glob("*/metrics")):
-        t, p = collect(metrics_dir)
+    for folder in submission_status(submissions_dir)[0]:
+        t, p = collect(folder / "metrics")
         tidy.append(t)
         per_image.append(p)
     if not tidy:

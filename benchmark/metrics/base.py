@@ -88,6 +88,7 @@ class EvalSet:
         non_png = [p for p in stylized_files if p.suffix.lower() != ".png"]
         if non_png:
             raise PairingError(f"{non_png[0]}: stylized outputs must be lossless PNG")
+        imageio.check_png_files(stylized_files)  # by content: JPEG bytes named .png are refused too
         stylized = {p.stem: p for p in stylized_files}
         missing = sorted(set(content) - set(stylized))
         extra = sorted(set(stylized) - set(content))
@@ -98,6 +99,9 @@ class EvalSet:
                 f"unexpected outputs {extra[:10]}{'...' if len(extra) > 10 else ''}"
             )
         names = sorted(content)
+        if not names:
+            raise PairingError(f"no images in {content_dir} (content) or {stylized_dir} (stylized); "
+                               "point --content and --stylized at folders of images")  # fmt: skip
         if isinstance(style, (str, Path)):
             style_path = Path(style)
             style_files = imageio.list_images(style_path) if style_path.is_dir() else [style_path]

@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.imageio import atomic_write_text
+from benchmark.atomic import atomic_write_text, check_output_dir, staged_directory
+from benchmark.errors import ConfigError
 from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
-from benchmark.leaderboard.submit import collect_submissions
+from benchmark.leaderboard.submit import collect_submissions, submission_status
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
 from benchmark.report.figures import image_grid
@@ -106,6 +107,10 @@ def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, 
                                   (params.get("report") or {}).get("metric_labels"))  # fmt: skip
     rule = rule_text(primary, str(summary.loc[summary["metric"] == primary, "direction"].iloc[0]), tiebreak)
     text = "## Leaderboard\n\n" + rule + "\n\n" + "\n".join(t.to_markdown() for t in rendered)
+    incomplete = submission_status(Path(cfg.get("submissions_dir", "results/submissions")))[1]
+    if incomplete:
+        rule += " Incomplete submissions (not ranked): " + "; ".join(f"{n}: {why}" for n, why in incomplete) + "."
+        text += "\n### Incomplete submissions (not ranked)\n\n" + "".join(f"- {n}: {why}\n" for n, why in incomplete)
     atomic_write_text(tables_dir / "leaderboard.md", text)
     atomic_write_text(tables_dir / "leaderboard.csv", csv_text(board))
     return rendered, rule
@@ -118,11 +123,31 @@ def _clean_skipped(figures: list[FigureResult], figures_dir: Path) -> None:
                 (figures_dir / f"{fig.name}.{fmt}").unlink(missing_ok=True)
 
 
+REPORT_KIND = "report"
+
+
 def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> None:
-    """Write ``out_dir/tables/*``, ``out_dir/figures/*`` and ``out_dir/index.html``."""
+    """Write ``out_dir/tables/*``, ``out_dir/figures/*`` and ``out_dir/index.html``, atomically: ``out_dir`` must be
+    new, empty or an earlier report (:mod:`benchmark.atomic`), and is replaced only when the report is complete."""
+    tidy_csv = Path(tidy_csv)
+    if not tidy_csv.is_file():
+        raise ConfigError(f"--tidy {tidy_csv}: no such file; run `osasis-bench aggregate` first")
+    sources = [tidy_csv, tidy_csv.with_name("per_image.csv"), tidy_csv.with_name("costs.csv")]
+    check_output_dir(out_dir, REPORT_KIND, sources)
+    with staged_directory(out_dir, REPORT_KIND, sources) as staging:
+        _write_report(tidy_csv, params_path, staging, Path(out_dir))
+
+
+def _write_report(tidy_csv: Path, params_path: Path | None, out_dir: Path, final_dir: Path) -> None:
     params = load_params(params_path)
     cfg = params.get("report", {})
-    tidy = pd.read_csv(tidy_csv)
+    try:
+        tidy = pd.read_csv(tidy_csv)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--tidy {tidy_csv}: not a tidy CSV written by `osasis-bench aggregate` ({exc})") from exc
+    missing = sorted({"method", "reference", "split", "metric", "value"} - set(tidy.columns))
+    if missing:
+        raise ConfigError(f"--tidy {tidy_csv}: not a tidy CSV written by `osasis-bench aggregate` (no {missing})")
     per_image = _read(Path(tidy_csv).with_name("per_image.csv"))
     costs = _read(Path(tidy_csv).with_name("costs.csv"))
     seed = int(params["seed"])
@@ -180,5 +205,5 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
     ]  # fmt: skip
     page = render_page(f"osasis-bench report ({profile} profile)", banner, sections, out_dir)
     atomic_write_text(out_dir / "index.html", page)
-    log.info("report written to %s (%d tables, %d figures)", out_dir, len(t) + len(board) + 1,
+    log.info("report written to %s (%d tables, %d figures)", final_dir, len(t) + len(board) + 1,
              sum(1 for f in figures if f.paths))  # fmt: skip

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from benchmark.atomic import umask
 from benchmark.errors import ConfigError
 from benchmark.imageio import atomic_write_text, resize_pil, save_png
 from benchmark.seeding import derive_seed
@@ -451,6 +452,7 @@ def write_face_dataset(
         raise ConfigError(f"{out_dir}: exists and is not a face dataset; refusing to overwrite it")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700 folders; outputs get the ordinary permissions
     try:
         lines = []
         for i in range(n):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.imageio import atomic_write_text
+from benchmark.atomic import atomic_write_text, check_output_file
+from benchmark.errors import ConfigError
 from benchmark.params import load_params, method_cells, pipeline_methods
 
 TIDY_COLUMNS = ["method", "reference", "reference_set", "reference_kind", "split", "metric", "value", "ci_low",
@@ -83,9 +84,16 @@ def collect_costs(models_dir: Path, stylized_dir: Path, cells: set[Cell] | None 
 def run_aggregate(metrics_dir: Path, models_dir: Path, stylized_dir: Path, out: Path,
                   params_path: Path | None = None) -> None:  # fmt: skip
     """Write ``out`` (tidy), ``per_image.csv`` and ``costs.csv`` next to it, for the profile's cells."""
+    out = Path(out)
+    sources = [metrics_dir, models_dir, stylized_dir]
+    if out.name in ("per_image.csv", "costs.csv"):
+        raise ConfigError(f"--out {out}: per_image.csv and costs.csv are written beside it; name it e.g. tidy.csv")
+    for path in (out, out.with_name("per_image.csv"), out.with_name("costs.csv")):
+        check_output_file(path, sources, suffixes=(".csv",))
+    if not Path(metrics_dir).is_dir():
+        raise ConfigError(f"--metrics-dir {metrics_dir}: not a folder (run the evaluate stage first)")
     cells = expected_cells(load_params(params_path))
     tidy, per_image = collect(metrics_dir, cells)
-    out = Path(out)
     atomic_write_text(out, _csv_text(tidy))
     atomic_write_text(out.with_name("per_image.csv"), _csv_text(per_image))
     atomic_write_text(out.with_name("costs.csv"), _csv_text(collect_costs(models_dir, stylized_dir, cells)))

@@ -37,7 +37,7 @@ def method_section(run: RunSettings, method: str) -> dict[str, Any]:
 
 
 def batch_size_for(run: RunSettings, method: str, override: int | None = None) -> int:
-    if override:
+    if override is not None:
         return override
     return int(method_params(run.params, method).get("batch_size", 8))
 

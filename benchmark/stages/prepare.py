@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import imageio
-from benchmark.atomic import staged_directory
+from benchmark.atomic import check_output_file, staged_directory
 from benchmark.errors import ConfigError
 from benchmark.stages.common import RunSettings, settings
 
@@ -129,7 +129,8 @@ def run_prepare(params_path: Path | None, out: Path, split_file: Path | None = N
     profile = run.params["profile"]
     out = Path(out)
     split_file = Path(split_file or f"data/splits/{profile}_density.json")
-    with staged_directory(out) as staging:
+    check_output_file(split_file, [out], option="--split-file")
+    with staged_directory(out, "prepared", [split_file]) as staging:
         builders = {"smoke": _prepare_smoke, "paper": _prepare_paper}
         if profile not in builders:
             raise ConfigError(f"unknown profile {profile!r}; choose from {sorted(builders)}")

@@ -47,7 +47,8 @@ def run_text_edits(params_path: Path | None, out: Path, device: str | None = Non
     layout = Layout.from_params(params)
     why = f"{NO_EDITS}: {cfg['why_none']}" if cfg.get("why_none") else NO_EDITS
     record: dict[str, Any] = {**cfg, "note": "" if cfg["edits"] else why}
-    with staged_directory(out) as staging:
+    with staged_directory(out, "text-edit", [layout.split_dir(cfg["split"]), layout.reference_path(cfg["reference"]),
+                                             layout.model_dir(cfg["method"], cfg["reference"])]) as staging:
         for name, target in cfg["edits"].items():
             edit_images(layout.model_dir(cfg["method"], cfg["reference"]), layout.reference_path(cfg["reference"]),
                         layout.split_dir(cfg["split"]), staging / name, cfg["source"], str(target),

@@ -13,6 +13,8 @@ from benchmark.errors import BenchmarkError
 from benchmark.methods import runner
 from benchmark.progress import progress
 
+EDIT_KIND = "edit"
+
 
 def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, out: str | Path, source: str,
                 target: str, *, method: str = "osasis", params_path: str | Path | None = None,
@@ -25,8 +27,18 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
     ``osasis`` built from that mapping. Outputs are PNGs named like the inputs, written to ``out`` atomically, plus
     ``edit.json`` (prompts, losses per image batch).
     """
+    from benchmark.atomic import check_output_dir
+    from benchmark.methods.runner import check_batch_size, check_workdir
     from benchmark.stages.common import batch_size_for, build_method, settings
 
+    sources = [inputs, workdir, reference]
+    if batch_size is not None:
+        check_batch_size(batch_size)
+    if limit is not None and limit < 1:
+        raise BenchmarkError(f"limit {limit}: edit at least one image")
+    check_output_dir(out, EDIT_KIND, sources)
+    imageio.load_pil(reference)
+    check_workdir(workdir, reference)
     run = settings(Path(params_path) if params_path else None, device, seed)
     if config is not None:
         instance = runner.build("osasis", dict(config), run.device, run.seed, run.resolution)
@@ -37,9 +49,9 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
     files = imageio.validate_folder(inputs)[:limit]
     if not files:
         raise BenchmarkError(f"no input images in {inputs}")
-    size = batch_size or batch_size_for(run, method)
+    size = check_batch_size(batch_size or batch_size_for(run, method))
     record: dict[str, Any] = {"source": source, "target": target, "reference": str(reference), "batches": []}
-    with staged_directory(out) as staging:
+    with staged_directory(out, EDIT_KIND, sources) as staging:
         instance.load(Path(reference), Path(workdir))
         for start in progress(range(0, len(files), size), desc="osasis edit"):
             chunk = files[start : start + size]

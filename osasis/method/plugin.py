@@ -8,6 +8,7 @@ Workdir after ``prepare``: ``osasis_model.pt`` (official ``iter_N.pt`` layout, n
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,7 +24,7 @@ from benchmark.errors import CheckpointError
 from benchmark.methods.base import StylizationMethod
 from benchmark.metrics.lpips import get_lpips
 from osasis.method import models
-from osasis.method.checkpoint import MODEL_FILE, load_style_model, save_style_model
+from osasis.method.checkpoint import MODEL_FILE, STATE_FILE, load_style_model, save_style_model
 from osasis.method.config import OSASISConfig
 from osasis.method.edit import EditSettings, edit_codes
 from osasis.method.embedders import get_embedder
@@ -40,6 +41,20 @@ INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "infer_grids", "m
                   "checkpoint_every", "sample_every", "state_dir", "keep_train_state", "edit_embedder", "edit_steps",
                   "edit_lr", "edit_reg", "edit_decode_steps")  # fmt: skip
 
+
+
+def remove_train_state(state_dir: Path) -> None:
+    """Remove what fine-tuning wrote under ``state_dir`` (state, losses, sample grids), then the folder if empty;
+    anything else found there (``state_dir`` is a user setting) is left alone."""
+    for name in (STATE_FILE, LOSS_FILE):
+        (state_dir / name).unlink(missing_ok=True)
+    samples = state_dir / SAMPLES_DIR
+    if samples.is_dir() and not samples.is_symlink():
+        for grid in samples.glob("iter_*.png"):
+            grid.unlink()
+    for folder in (samples, state_dir):
+        with contextlib.suppress(OSError):  # not empty: something of the user's is there
+            folder.rmdir()
 
 class OSASIS(StylizationMethod):
     """One-shot structure-aware stylisation: DiffAE ε^B fine-tuned per reference + SPN, content/style code mixing."""
@@ -171,7 +186,7 @@ class OSASIS(StylizationMethod):
                 "loss_last": result.history[-1] if result.history else None}  # fmt: skip
         imageio.atomic_write_text(workdir / INFO_FILE, json.dumps(info, indent=2) + "\n")
         if not cfg.keep_train_state:
-            shutil.rmtree(state_dir, ignore_errors=True)
+            remove_train_state(state_dir)
 
     def load(self, reference: Path, workdir: Path) -> None:
         """Load ε^B + SPN and compute z_style = Enc_A(I_B^style)."""

@@ -8,6 +8,7 @@ import pytest
 import torch
 from osasis_method_helpers import tiny_config
 
+from benchmark.atomic import MARKER
 from benchmark.errors import AssetError
 from benchmark.methods import runner
 from osasis.api import encode
@@ -60,7 +61,8 @@ def test_edit_images_api_and_cli_parser(tiny_files: dict[str, str], tmp_path: Pa
     runner.finetune(method, ref, tmp_path / "work")
     record = edit_images(tmp_path / "work", ref, inputs, tmp_path / "edited", "a photo", "a sketch",
                          params_path=tmp_path / "params.yaml")  # fmt: skip
-    assert sorted(p.name for p in (tmp_path / "edited").iterdir()) == ["edit.json", "img_00a.png", "img_01b.png"]
+    assert sorted(p.name for p in (tmp_path / "edited").iterdir()) == [MARKER, "edit.json", "img_00a.png",
+                                                                       "img_01b.png"]  # fmt: skip
     assert len(record["batches"][0]["losses"]) == 1
     args = build_parser().parse_args(["edit", "--workdir", "w", "--reference", "r.png", "--inputs", "i", "--out", "o",
                                       "--target", "a sketch"])  # fmt: skip
@@ -96,7 +98,7 @@ def test_text_edit_stage_writes_one_folder_per_edit(tiny_files: dict[str, str], 
     Path("params.yaml").write_text(yaml.safe_dump(params))
     record = run_text_edits(Path("params.yaml"), Path("results/edits"))
     edited = sorted(p.name for p in Path("results/edits/sketch").iterdir())
-    assert edited == ["edit.json", "img_00a.png", "img_01b.png"]  # the first two inputs in name order
+    assert edited == [MARKER, "edit.json", "img_00a.png", "img_01b.png"]  # the first two inputs in name order
     assert json.loads(Path("results/edits/edits.json").read_text()) == json.loads(json.dumps(record))
     fig = text_edits("results/edits", layout, "low_density", 4, tmp_path / "fig")
     assert fig.paths and "reference ref" in fig.title
@@ -104,6 +106,6 @@ def test_text_edit_stage_writes_one_folder_per_edit(tiny_files: dict[str, str], 
     params["text_edit"]["edits"] = {}
     Path("params.yaml").write_text(yaml.safe_dump(params))
     run_text_edits(Path("params.yaml"), Path("results/edits"))
-    assert sorted(p.name for p in Path("results/edits").iterdir()) == ["edits.json"]  # replaced as a whole
+    assert sorted(p.name for p in Path("results/edits").iterdir()) == [MARKER, "edits.json"]  # replaced as a whole
     fig = text_edits("results/edits", layout, "low_density", 4, tmp_path / "fig2")
     assert not fig.paths and NO_EDITS in fig.note
