@@ -60,6 +60,22 @@ def load_pil(path: str | Path) -> Image.Image:
     return rgb
 
 
+def load_reference(path: str | Path) -> torch.Tensor:
+    """Decode a file exactly as the reference metric implementations do (pytorch-fid, art-fid, Splice):
+    ``Image.open(path).convert("RGB")`` at native size (alpha dropped, not composited), ``3 x H x W`` in [0, 1]
+    as torchvision's ``ToTensor``. Unreadable files raise :class:`InvalidImageError` naming the file."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgb = img.convert("RGB")
+    except FileNotFoundError as exc:
+        raise InvalidImageError(f"{path}: file not found") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    return pil_to_tensor(rgb)
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")

@@ -13,6 +13,8 @@ from benchmark.features.extractor import FeatureExtractor, extract_set
 from benchmark.features.inception import ART_MIN_SIZE, ArtInception, FIDInception
 from benchmark.metrics.base import EvalSet, SetMetric
 from benchmark.metrics.common import RANDOM_WEIGHTS_NOTE, pop_options
+from benchmark.metrics.protocols import DEFAULT as DEFAULT_PROTOCOL
+from benchmark.metrics.protocols import check_protocol
 
 SET_OPTIONS: dict[str, Any] = {
     "random_weights": False,  # seeded random init (smoke); the result is flagged as meaningless
@@ -23,6 +25,7 @@ SET_OPTIONS: dict[str, Any] = {
     "cache": True,  # feature cache on/off
     "cache_dir": None,  # feature cache directory override
     "n_boot": 200,  # bootstrap resamples for the CI
+    "protocol": DEFAULT_PROTOCOL,  # "reference" (as pytorch-fid / art-fid, from the files) or "clean"
 }
 EXTRACTORS = {"fid-inception": FIDInception, "art-inception": ArtInception}
 
@@ -39,6 +42,7 @@ class FeatureSetMetric(SetMetric):
         if self.opts["reference"] not in ("style", "content"):
             raise ConfigError(f"{self.name}: reference must be 'style' or 'content', got {self.opts['reference']!r}")
         self.n_boot = int(self.opts["n_boot"])  # type: ignore[misc]
+        self.protocol_mode = check_protocol(self.opts["protocol"], self.name)
         self._extractor: FeatureExtractor | None = None
         self.cache = FeatureCache(self.opts["cache_dir"], enabled=bool(self.opts["cache"]))
         if self.opts["random_weights"]:
@@ -49,7 +53,8 @@ class FeatureSetMetric(SetMetric):
         if self._extractor is None:
             cls = EXTRACTORS[self.extractor_kind]
             self._extractor = cls(dims=int(self.opts["dims"]), random_weights=bool(self.opts["random_weights"]),
-                                  path=self.opts["weights"], seed=self.seed).to(self.device)  # fmt: skip
+                                  path=self.opts["weights"], seed=self.seed,
+                                  protocol=self.protocol_mode).to(self.device)  # fmt: skip
         return self._extractor
 
     def features(self, data: EvalSet) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +62,8 @@ class FeatureSetMetric(SetMetric):
         kind = self.opts["reference"]
         if kind == "style" and not data.style:
             raise PairingError(f"{self.name}: needs a style reference set (EvalSet.style is empty)")
-        if self.extractor_kind == "art-inception" and data.resolution < ART_MIN_SIZE and int(self.opts["dims"]) >= 768:
+        if (self.extractor_kind == "art-inception" and self.protocol_mode == "clean" and data.resolution < ART_MIN_SIZE
+                and int(self.opts["dims"]) >= 768):  # fmt: skip
             self.notes.append(f"resolution {data.resolution} < {ART_MIN_SIZE}: images upsampled to {ART_MIN_SIZE} for "
                               "the art Inception (art-fid feeds images at native size)")  # fmt: skip
         x = extract_set(self.extractor, data, "stylized", self.batch_size, self.cache)
@@ -66,6 +72,7 @@ class FeatureSetMetric(SetMetric):
 
     def set_protocol(self, data: EvalSet) -> str:
         e = self.extractor
-        return (f"{e.name} [{e.preprocessing}]; weights {e.weights}; stylized set (N={len(data)}) vs "
+        return (f"{self.protocol_mode} protocol; {e.name} [{e.preprocessing}]; weights {e.weights}; "
+                f"stylized set (N={len(data)}) vs "
                 f"{self.opts['reference']} set; CI: bootstrap over stylized inputs (reference set fixed), "
                 f"{self.n_boot} resamples, seed {self.seed}")  # fmt: skip

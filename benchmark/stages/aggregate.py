@@ -18,7 +18,7 @@ from benchmark.imageio import atomic_write_text
 from benchmark.params import load_params, method_cells, pipeline_methods
 
 TIDY_COLUMNS = ["method", "reference", "reference_set", "reference_kind", "split", "metric", "value", "ci_low",
-                "ci_high", "n", "direction", "protocol", "notes"]  # fmt: skip
+                "ci_high", "n", "direction", "protocol", "notes", "protocol_mode"]  # fmt: skip
 PER_IMAGE_COLUMNS = ["method", "reference", "reference_set", "split", "metric", "image", "value"]
 COST_COLUMNS = ["method", "reference", "finetune_seconds", "finetune_peak_memory_mb", "stylize_seconds_per_image",
                 "stylize_peak_memory_mb", "device"]  # fmt: skip
@@ -49,7 +49,8 @@ def collect(metrics_dir: Path, cells: set[Cell] | None = None) -> tuple[pd.DataF
             for metric, res in sorted(result["metrics"].items()):
                 rows.append({**base, "split": split, "metric": metric, "value": res["value"], "ci_low": res["ci_low"],
                              "ci_high": res["ci_high"], "n": res["n"], "direction": res["direction"],
-                             "protocol": res["protocol"], "notes": "; ".join(res.get("notes", []))})  # fmt: skip
+                             "protocol": res["protocol"], "notes": "; ".join(res.get("notes", [])),
+                             "protocol_mode": res.get("protocol_mode")})  # fmt: skip
                 for image, value in sorted((res.get("per_image") or {}).items()):
                     per_image.append({"method": base["method"], "reference": base["reference"],
                                       "reference_set": base["reference_set"], "split": split, "metric": metric,

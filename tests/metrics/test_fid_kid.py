@@ -90,8 +90,28 @@ def test_artfid_single_reference(evalset):
 
 
 def test_artfid_factors(evalset):
-    res = create_metric("artfid", allow_small_n=True, **OPTS).compute(evalset)
+    res = create_metric("artfid", allow_small_n=True, protocol="clean", **OPTS).compute(evalset)
+    assert res.protocol_mode == "clean"
     lp = create_metric("lpips-alex").compute(evalset)
     assert res.per_image == pytest.approx(lp.per_image, rel=1e-6)  # real LPIPS weights even in smoke mode
-    fid = create_metric("fid-artinception", allow_small_n=True, **OPTS).compute(evalset)
+    fid = create_metric("fid-artinception", allow_small_n=True, protocol="clean", **OPTS).compute(evalset)
     assert res.value == pytest.approx((1 + lp.value) * (1 + fid.value), rel=1e-6)
+
+
+def test_artfid_reference_protocol_reads_native_files(folders):
+    """Reference protocol: both factors see the 40 px files, whatever the evaluation resolution."""
+    small = EvalSet.from_folders(folders["content"], folders["stylized"], folders["style"], resolution=32)
+    native = EvalSet.from_folders(folders["content"], folders["stylized"], folders["style"], resolution=40)
+    res = create_metric("artfid", allow_small_n=True, **OPTS).compute(small)
+    assert res.protocol_mode == "reference"
+    lp = create_metric("lpips-alex").compute(native)
+    assert res.per_image == pytest.approx(lp.per_image, rel=1e-6)
+    clean_native = create_metric("artfid", allow_small_n=True, protocol="clean", **OPTS).compute(native)
+    assert res.value == pytest.approx(clean_native.value, rel=1e-5)  # at native size no resize happens
+
+
+def test_protocol_option_is_checked():
+    from benchmark.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="protocol must be one of"):
+        create_metric("fid-inception2015", protocol="official", **OPTS)
