@@ -19,6 +19,7 @@ from benchmark.imageio import atomic_write_text
 from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
 from benchmark.leaderboard.submit import collect_submissions
+from benchmark.metrics.protocols import check_single_mode
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
 from benchmark.report.figures import image_grid
@@ -26,7 +27,6 @@ from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
 from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures, wrap
 from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
-from benchmark.metrics.protocols import check_single_mode
 from benchmark.report.summarize import summarize
 from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
 from benchmark.stages.layout import Layout
@@ -87,7 +87,7 @@ def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, 
     # the same 6-significant-digit round trip as the pipeline's CSVs, so equal outputs rank as equal
     sub_tidy, sub_images = (pd.read_csv(io.StringIO(csv_text(f))) if len(f) else f for f in (sub_tidy, sub_images))
     if len(sub_tidy):
-        modes = [*(tidy["protocol_mode"] if "protocol_mode" in tidy else []), *sub_tidy.get("protocol_mode", [])]
+        modes = [*tidy.get("protocol_mode", []), *sub_tidy.get("protocol_mode", [])]
         check_single_mode(modes, "leaderboard (pipeline methods and submissions)")
         summary = pd.concat([summary, summarize(sub_tidy, sub_images, seed=seed)], ignore_index=True)
     present = set(summary["metric"])
