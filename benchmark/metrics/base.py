@@ -27,7 +27,7 @@ import torch
 from benchmark import imageio
 from benchmark.devices import resolve_device
 from benchmark.errors import PairingError
-from benchmark.stats import bootstrap_mean_ci, bootstrap_statistic_ci
+from benchmark.stats import CI_LEVEL, bootstrap_mean_ci, bootstrap_replicates
 
 Direction = Literal["lower", "higher"]
 
@@ -57,6 +57,7 @@ class MetricResult:
     per_image: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
     protocol_mode: str | None = None  # "reference" / "clean" for metrics with a reference implementation
+    bootstrap: list[float] | None = None  # set metrics: the bootstrap replicates (paired across methods)
 
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,5 +215,9 @@ class SetMetric(Metric):
     def compute(self, data: EvalSet) -> MetricResult:
         n = len(data)
         value = self.compute_indices(data, np.arange(n))
-        ci = bootstrap_statistic_ci(n, lambda idx: self.compute_indices(data, idx), seed=self.seed, n_boot=self.n_boot)
-        return self._result(value, ci, n, None)
+        reps = bootstrap_replicates(n, lambda idx: self.compute_indices(data, idx), seed=self.seed, n_boot=self.n_boot)
+        alpha = (1.0 - CI_LEVEL) / 2
+        ci = (float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha)))
+        result = self._result(value, ci, n, None)
+        result.bootstrap = [float(v) for v in reps]
+        return result

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from benchmark.imageio import atomic_write_text
-from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
+from benchmark.leaderboard.ranking import costs_per_set, paired_values, rank, rule_text
 from benchmark.leaderboard.ranking import tables as leaderboard_tables
 from benchmark.leaderboard.submit import collect_submissions
 from benchmark.metrics.protocols import check_single_mode
@@ -29,6 +29,7 @@ from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures,
 from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
 from benchmark.report.summarize import summarize
 from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
+from benchmark.stages.aggregate import collect_bootstrap
 from benchmark.stages.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,11 @@ def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
                       formats=FORMATS)  # fmt: skip
 
 
+def _stack(*frames: pd.DataFrame | None) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None and len(f)]
+    return pd.concat(present, ignore_index=True) if present else None
+
+
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame()
 
@@ -75,7 +81,8 @@ def _ablation_rows(frame: pd.DataFrame, abl: Ablation) -> pd.DataFrame:
 
 
 def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, params: dict[str, Any],
-                tables_dir: Path, seed: int) -> tuple[list[Table], str]:  # fmt: skip
+                tables_dir: Path, seed: int, per_image: pd.DataFrame | None = None,
+                replicates: pd.DataFrame | None = None) -> tuple[list[Table], str]:  # fmt: skip
     """Rank pipeline methods and evaluated submissions; write ``leaderboard.md`` and ``leaderboard.csv``.
 
     Returns the rendered tables and the ranking rule text.
@@ -103,8 +110,11 @@ def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, 
         atomic_write_text(tables_dir / "leaderboard.md", table.to_markdown())
         atomic_write_text(tables_dir / "leaderboard.csv", "")
         return [table], ""
+    sub_reps = [collect_bootstrap(d) for d in sorted(Path(cfg.get("submissions_dir", "results/submissions")).glob(
+        "*/metrics"))]  # fmt: skip
+    paired = paired_values(_stack(tidy, sub_tidy), _stack(per_image, sub_images), _stack(replicates, *sub_reps))
     board = rank(summary, primary, metrics, costs_per_set(costs, ref_sets), tiebreak,
-                 set(sub_tidy["method"]) if len(sub_tidy) else set())  # fmt: skip
+                 set(sub_tidy["method"]) if len(sub_tidy) else set(), paired, seed)  # fmt: skip
     rendered = leaderboard_tables(board, summary, primary, metrics, digits, tiebreak,
                                   (params.get("report") or {}).get("metric_labels"))  # fmt: skip
     rule = rule_text(primary, str(summary.loc[summary["metric"] == primary, "direction"].iloc[0]), tiebreak)
@@ -151,7 +161,8 @@ def build_report(tidy_csv: Path, params_path: Path | None, out_dir: Path) -> Non
         write_table(table, tables_dir / key, raw if "published" in key else raw_rows(raw, list(raw["metric"].unique())))
     pub_table = published_table1(pub)
     write_table(pub_table, tables_dir / "published_table1")
-    board, rule = leaderboard(summary, tidy, costs, params, tables_dir, seed)
+    replicates = _read(Path(tidy_csv).with_name("bootstrap.csv"))
+    board, rule = leaderboard(summary, main_tidy, costs, params, tables_dir, seed, main_images, replicates)
     truth_metric = (cfg.get("agreement") or {}).get("ground_truth", "gt-lpips-vgg")
     agree = agreement(main_tidy, truth_metric)
     agree_table = agreement_table(agree, truth_metric)

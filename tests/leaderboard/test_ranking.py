@@ -67,3 +67,77 @@ def test_costs_per_reference_set_and_submissions() -> None:
     assert board["device"].iloc[0] == SUBMISSION_DEVICE and math.isnan(board["finetune_seconds_per_reference"].iloc[0])
     md = tables(board, summary_rows(rows), "fid", ["fid"], 2)[0].to_markdown()
     assert "| 1    | sub " in md and "**9.00 ± 1.00**" in md and "| 2.00 " in md and "| 300 " in md
+
+
+def _per_image_world(offset: float, n: int = 40, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two methods on the same n inputs: b = a + offset + tiny noise, with a large per-image spread."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.5, 0.2, n)
+    b = a + offset + rng.normal(0, 0.002, n)
+    tidy, images = [], []
+    for method, vals in (("a", a), ("b", b)):
+        tidy.append({"method": method, "reference": "r1", "reference_set": "S", "split": "low", "metric": "lp",
+                     "value": float(vals.mean()), "ci_low": 0, "ci_high": 0, "n": n, "direction": "lower",
+                     "notes": ""})  # fmt: skip
+        images += [{"method": method, "reference": "r1", "reference_set": "S", "split": "low", "metric": "lp",
+                    "image": f"{i:03d}", "value": float(v)} for i, v in enumerate(vals)]  # fmt: skip
+    return pd.DataFrame(tidy), pd.DataFrame(images)
+
+
+def test_paired_test_resolves_what_ci_overlap_calls_a_tie() -> None:
+    """Known answer: a constant offset of 0.02 under a per-image spread of 0.2. The 95% CIs of the two means
+    overlap (the old test: tied), the paired difference is 0.02 with a tight CI (resolved)."""
+    from benchmark.leaderboard.ranking import paired_values
+    from benchmark.report.summarize import summarize
+
+    tidy, images = _per_image_world(0.02)
+    summary = summarize(tidy, images)
+    board = rank(summary, "lp", ["lp"], paired=paired_values(tidy, images, None))
+    second = board.iloc[1]
+    assert list(board["method"]) == ["a", "b"]
+    assert bool(second["ci_overlap_above"]) is True
+    assert second["resolved_above"] is True and second["comparison"].startswith("paired bootstrap of per-image")
+    assert second["diff_above"] == pytest.approx(0.02, abs=0.002)
+    assert 0 < second["diff_ci_low"] < 0.02 < second["diff_ci_high"] < 0.03
+    assert second["diff_level"] == pytest.approx(0.95)  # one adjacent comparison: no correction
+
+
+def test_paired_test_does_not_resolve_a_null_difference() -> None:
+    from benchmark.leaderboard.ranking import paired_values
+    from benchmark.report.summarize import summarize
+
+    tidy, images = _per_image_world(0.0)
+    board = rank(summarize(tidy, images), "lp", ["lp"], paired=paired_values(tidy, images, None))
+    assert board.iloc[1]["resolved_above"] is False
+
+
+def test_set_level_metrics_compare_paired_replicates_with_bonferroni() -> None:
+    """Set-level metric: replicates over shared resamples. Three methods = two comparisons, level 97.5%."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    common = rng.normal(0, 5, 200)  # the resample-to-resample variation every method shares
+    reps = []
+    for method, shift in (("a", 50.0), ("b", 50.5), ("c", 50.5)):
+        own = rng.normal(0, 0.05, 200)
+        reps += [{"method": method, "reference": "r1", "reference_set": "S", "split": "low", "metric": "fid",
+                  "replicate": i, "value": shift + c + o} for i, (c, o) in enumerate(zip(common, own))]  # fmt: skip
+    from benchmark.leaderboard.ranking import paired_values
+
+    summary = summary_rows([(m, "low", "S", "fid", v, v - 10, v + 10, "lower") for m, v in
+                            (("a", 50.0), ("b", 50.5), ("c", 50.51))])  # fmt: skip
+    board = rank(summary, "fid", ["fid"], paired=paired_values(None, None, pd.DataFrame(reps)))
+    assert list(board["method"]) == ["a", "b", "c"]
+    assert list(board["ci_overlap_above"]) == [False, True, True]
+    b, c = board.iloc[1], board.iloc[2]
+    assert b["resolved_above"] is True and b["comparison"].startswith("paired bootstrap over inputs")
+    assert c["resolved_above"] is False
+    assert b["diff_level"] == pytest.approx(0.975)
+
+
+def test_without_paired_values_the_ci_overlap_fallback_is_named() -> None:
+    board = _board([("a", "low", "S", "fid", 10.0, 9.0, 11.0, "lower"), ("b", "low", "S", "fid", 10.5, 9.5, 11.5,
+                                                                       "lower")])  # fmt: skip
+    assert board.iloc[1]["resolved_above"] is False and "CI overlap" in board.iloc[1]["comparison"]

@@ -115,3 +115,18 @@ def test_protocol_option_is_checked():
 
     with pytest.raises(ConfigError, match="protocol must be one of"):
         create_metric("fid-inception2015", protocol="official", **OPTS)
+
+
+def test_set_metric_stores_paired_bootstrap_replicates(folders):
+    """The replicates behind the CI are stored; their resamples depend only on (seed, n), so two methods scored
+    on the same inputs are paired replicate by replicate."""
+    from benchmark.stats import bootstrap_replicates
+
+    data = EvalSet.from_folders(folders["content"], folders["stylized"], folders["content"], resolution=32)
+    res = create_metric("fid-inception2015", allow_small_n=True, **OPTS).compute(data)
+    assert len(res.bootstrap) == OPTS["n_boot"]
+    assert (res.ci_low, res.ci_high) == pytest.approx(tuple(np.quantile(res.bootstrap, [0.025, 0.975])))
+    draws_a, draws_b = [], []
+    bootstrap_replicates(6, lambda idx: draws_a.append(idx.copy()) or 0.0, seed=0, n_boot=5)
+    bootstrap_replicates(6, lambda idx: draws_b.append(idx.copy()) or 1.0, seed=0, n_boot=5)
+    assert all((x == y).all() for x, y in zip(draws_a, draws_b))
