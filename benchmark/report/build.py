@@ -16,9 +16,6 @@ from typing import Any
 import pandas as pd
 
 from benchmark.imageio import atomic_write_text
-from benchmark.leaderboard.ranking import costs_per_set, paired_values, rank, rule_text
-from benchmark.leaderboard.ranking import tables as leaderboard_tables
-from benchmark.leaderboard.submit import collect_submissions
 from benchmark.metrics.protocols import check_single_mode
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
@@ -27,10 +24,13 @@ from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
 from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures, wrap
 from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
+from benchmark.report.ranking import costs_per_set, paired_values, rank, rule_text
+from benchmark.report.ranking import tables as leaderboard_tables
 from benchmark.report.summarize import summarize
 from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
 from benchmark.stages.aggregate import collect_bootstrap
 from benchmark.stages.layout import Layout
+from benchmark.submission.submit import collect_submissions
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from typing import Any
 import pandas as pd
 
 from benchmark.imageio import atomic_write_bytes, atomic_write_text
-from benchmark.leaderboard.protocol import Protocol, check_name
-from benchmark.leaderboard.validate import validate
 from benchmark.provenance import relpath
 from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
+from benchmark.submission.protocol import Protocol, check_name
+from benchmark.submission.validate import validate
 
 log = logging.getLogger(__name__)
 

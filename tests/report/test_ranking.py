@@ -1,4 +1,4 @@
-"""The ranking rule: direction, shared ranks on ties, tie-breaks, CI-overlap flags, costs."""
+"""The ranking rule: direction, shared ranks on ties, tie-breaks, paired comparisons, CI-overlap flags, costs."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import math
 
 import pandas as pd
 import pytest
-from report.fakes import summary_rows
 
-from benchmark.leaderboard.ranking import SUBMISSION_DEVICE, costs_per_set, rank, tables
+from benchmark.report.ranking import SUBMISSION_DEVICE, costs_per_set, rank, tables
+
+from .fakes import summary_rows
 
 
 def _board(rows, primary="fid", **kw) -> pd.DataFrame:
@@ -89,7 +90,7 @@ def _per_image_world(offset: float, n: int = 40, seed: int = 0) -> tuple[pd.Data
 def test_paired_test_resolves_what_ci_overlap_calls_a_tie() -> None:
     """Known answer: a constant offset of 0.02 under a per-image spread of 0.2. The 95% CIs of the two means
     overlap (the old test: tied), the paired difference is 0.02 with a tight CI (resolved)."""
-    from benchmark.leaderboard.ranking import paired_values
+    from benchmark.report.ranking import paired_values
     from benchmark.report.summarize import summarize
 
     tidy, images = _per_image_world(0.02)
@@ -105,7 +106,7 @@ def test_paired_test_resolves_what_ci_overlap_calls_a_tie() -> None:
 
 
 def test_paired_test_does_not_resolve_a_null_difference() -> None:
-    from benchmark.leaderboard.ranking import paired_values
+    from benchmark.report.ranking import paired_values
     from benchmark.report.summarize import summarize
 
     tidy, images = _per_image_world(0.0)
@@ -124,7 +125,7 @@ def test_set_level_metrics_compare_paired_replicates_with_bonferroni() -> None:
         own = rng.normal(0, 0.05, 200)
         reps += [{"method": method, "reference": "r1", "reference_set": "S", "split": "low", "metric": "fid",
                   "replicate": i, "value": shift + c + o} for i, (c, o) in enumerate(zip(common, own))]  # fmt: skip
-    from benchmark.leaderboard.ranking import paired_values
+    from benchmark.report.ranking import paired_values
 
     summary = summary_rows([(m, "low", "S", "fid", v, v - 10, v + 10, "lower") for m, v in
                             (("a", 50.0), ("b", 50.5), ("c", 50.51))])  # fmt: skip
