@@ -35,6 +35,7 @@ class FeatureSetMetric(SetMetric):
 
     extractor_kind: ClassVar[str] = "fid-inception"
     extra_options: ClassVar[dict[str, Any]] = {}
+    reference_protocol: ClassVar[bool] = True  # False: no reference implementation, the suite's protocol only
 
     def __init__(self, device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0, **options: Any):
         super().__init__(device=device, batch_size=batch_size, seed=seed, **options)
@@ -42,7 +43,12 @@ class FeatureSetMetric(SetMetric):
         if self.opts["reference"] not in ("style", "content"):
             raise ConfigError(f"{self.name}: reference must be 'style' or 'content', got {self.opts['reference']!r}")
         self.n_boot = int(self.opts["n_boot"])  # type: ignore[misc]
-        self.protocol_mode = check_protocol(self.opts["protocol"], self.name)
+        if self.reference_protocol:
+            self.protocol_mode: str | None = check_protocol(self.opts["protocol"], self.name)
+        elif "protocol" in options:
+            raise ConfigError(f"{self.name}: no reference implementation, so no `protocol` option")
+        else:
+            self.protocol_mode = None
         self._extractor: FeatureExtractor | None = None
         self.cache = FeatureCache(self.opts["cache_dir"], enabled=bool(self.opts["cache"]))
         if self.opts["random_weights"]:
@@ -51,11 +57,14 @@ class FeatureSetMetric(SetMetric):
     @property
     def extractor(self) -> FeatureExtractor:
         if self._extractor is None:
-            cls = EXTRACTORS[self.extractor_kind]
+            cls = self.extractor_class()
             self._extractor = cls(dims=int(self.opts["dims"]), random_weights=bool(self.opts["random_weights"]),
                                   path=self.opts["weights"], seed=self.seed,
                                   protocol=self.protocol_mode).to(self.device)  # fmt: skip
         return self._extractor
+
+    def extractor_class(self) -> type[FeatureExtractor]:
+        return EXTRACTORS[self.extractor_kind]
 
     def features(self, data: EvalSet) -> tuple[np.ndarray, np.ndarray]:
         """(stylized features, reference-set features), each ``N x dims`` float64."""
@@ -72,7 +81,7 @@ class FeatureSetMetric(SetMetric):
 
     def set_protocol(self, data: EvalSet) -> str:
         e = self.extractor
-        return (f"{self.protocol_mode} protocol; {e.name} [{e.preprocessing}]; weights {e.weights}; "
+        return (f"{self.protocol_mode or 'suite'} protocol; {e.name} [{e.preprocessing}]; weights {e.weights}; "
                 f"stylized set (N={len(data)}) vs "
                 f"{self.opts['reference']} set; CI: bootstrap over stylized inputs (reference set fixed), "
                 f"{self.n_boot} resamples, seed {self.seed}")  # fmt: skip
