@@ -173,7 +173,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    from benchmark.leaderboard.submit import run_submit
+    from benchmark.submission.submit import run_submit
 
     record = run_submit(args.name, args.folder, args.out or Path("results/submissions") / args.name,
                         params_path=args.params, device=args.device, validate_only=args.validate_only)  # fmt: skip

@@ -155,6 +155,36 @@ def _to_rgb(img: Image.Image, path: Path) -> Image.Image:
     raise InvalidImageError(f"{path}: image mode {mode} is not supported (use 8- or 16-bit grey, palette or RGB(A))")
 
 
+def load_reference(path: str | Path) -> torch.Tensor:
+    """Decode a file exactly as the reference metric implementations do (pytorch-fid, art-fid, Splice):
+    ``Image.open(path).convert("RGB")`` at native size (alpha dropped, not composited), ``3 x H x W`` in [0, 1]
+    as torchvision's ``ToTensor``. The same content sniffing and pixel cap as :func:`load_pil` apply first;
+    unreadable or excluded files raise :class:`InvalidImageError` naming the file."""
+    path = Path(path)
+    try:
+        kind = sniff_format(path)
+    except FileNotFoundError as exc:
+        raise InvalidImageError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise InvalidImageError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if kind is None:
+        raise InvalidImageError(f"{path}: not an image of a supported type (by content)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=[kind]) as img:
+                width, height = img.size
+                if width * height > MAX_PIXELS:
+                    raise InvalidImageError(f"{path}: {width}x{height} pixels, more than the {MAX_PIXELS} allowed "
+                                            "(decompression bomb?); resize it first")  # fmt: skip
+                img.load()
+                rgb = img.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError) as exc:  # fmt: skip
+        raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+    return pil_to_tensor(rgb)
+
+
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
     """RGB PIL image -> float32 ``3 x H x W`` in [0, 1]."""
     arr = np.asarray(img, dtype=np.uint8).copy()

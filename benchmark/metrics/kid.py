@@ -49,7 +49,8 @@ class KIDInception2015(FeatureSetMetric):
     extra_options: dict[str, Any] = {"n_subsets": 100, "boot_subsets": 10}
     info = MetricInfo(
         "lower", (float("-inf"), float("inf")),
-        "KID, pytorch-fid Inception-v3 2015-12-05 pool3 (2048-d), RxR -> 299; unbiased poly-3 MMD^2, 100 subsets "
+        "KID, pytorch-fid Inception-v3 2015-12-05 pool3 (2048-d), input protocol as fid-inception2015; "
+        "unbiased poly-3 MMD^2, 100 subsets "
         "of size min(1000, N_x, N_ref), seeded; stylized set vs reference set (default: the style images given); "
         "95% bootstrap CI over stylized inputs",
         needs=("stylized", "style"), description="Kernel Inception distance",

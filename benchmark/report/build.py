@@ -17,9 +17,7 @@ import pandas as pd
 
 from benchmark.atomic import atomic_write_text, check_output_dir, staged_directory
 from benchmark.errors import ConfigError
-from benchmark.leaderboard.ranking import costs_per_set, rank, rule_text
-from benchmark.leaderboard.ranking import tables as leaderboard_tables
-from benchmark.leaderboard.submit import collect_submissions, submission_status
+from benchmark.metrics.protocols import check_single_mode
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
 from benchmark.report.figures import image_grid
@@ -27,9 +25,13 @@ from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
 from benchmark.report.paper_figures import FORMATS, FigureResult, build_figures, wrap
 from benchmark.report.published import NOT_COMPARABLE, load_published, published_table1
+from benchmark.report.ranking import costs_per_set, paired_values, rank, rule_text
+from benchmark.report.ranking import tables as leaderboard_tables
 from benchmark.report.summarize import summarize
 from benchmark.report.tables import Table, csv_text, raw_rows, write_table, write_tables
+from benchmark.stages.aggregate import collect_bootstrap
 from benchmark.stages.layout import Layout
+from benchmark.submission.submit import collect_submissions, submission_status
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,11 @@ def qualitative_grid(params: dict, layout: Layout, out_dir: Path) -> list[Path]:
                       formats=FORMATS)  # fmt: skip
 
 
+def _stack(*frames: pd.DataFrame | None) -> pd.DataFrame | None:
+    present = [f for f in frames if f is not None and len(f)]
+    return pd.concat(present, ignore_index=True) if present else None
+
+
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if Path(path).is_file() else pd.DataFrame()
 
@@ -75,7 +82,8 @@ def _ablation_rows(frame: pd.DataFrame, abl: Ablation) -> pd.DataFrame:
 
 
 def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, params: dict[str, Any],
-                tables_dir: Path, seed: int) -> tuple[list[Table], str]:  # fmt: skip
+                tables_dir: Path, seed: int, per_image: pd.DataFrame | None = None,
+                replicates: pd.DataFrame | None = None) -> tuple[list[Table], str]:  # fmt: skip
     """Rank pipeline methods and evaluated submissions; write ``leaderboard.md`` and ``leaderboard.csv``.
 
     Returns the rendered tables and the ranking rule text.
@@ -87,6 +95,8 @@ def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, 
     # the same 6-significant-digit round trip as the pipeline's CSVs, so equal outputs rank as equal
     sub_tidy, sub_images = (pd.read_csv(io.StringIO(csv_text(f))) if len(f) else f for f in (sub_tidy, sub_images))
     if len(sub_tidy):
+        modes = [*tidy.get("protocol_mode", []), *sub_tidy.get("protocol_mode", [])]
+        check_single_mode(modes, "leaderboard (pipeline methods and submissions)")
         summary = pd.concat([summary, summarize(sub_tidy, sub_images, seed=seed)], ignore_index=True)
     present = set(summary["metric"])
     metrics = [m for m in (cfg.get("metrics") or t1.get("metrics") or sorted(present)) if m in present]
@@ -101,8 +111,11 @@ def leaderboard(summary: pd.DataFrame, tidy: pd.DataFrame, costs: pd.DataFrame, 
         atomic_write_text(tables_dir / "leaderboard.md", table.to_markdown())
         atomic_write_text(tables_dir / "leaderboard.csv", "")
         return [table], ""
+    sub_reps = [collect_bootstrap(d) for d in sorted(Path(cfg.get("submissions_dir", "results/submissions")).glob(
+        "*/metrics"))]  # fmt: skip
+    paired = paired_values(_stack(tidy, sub_tidy), _stack(per_image, sub_images), _stack(replicates, *sub_reps))
     board = rank(summary, primary, metrics, costs_per_set(costs, ref_sets), tiebreak,
-                 set(sub_tidy["method"]) if len(sub_tidy) else set())  # fmt: skip
+                 set(sub_tidy["method"]) if len(sub_tidy) else set(), paired, seed)  # fmt: skip
     rendered = leaderboard_tables(board, summary, primary, metrics, digits, tiebreak,
                                   (params.get("report") or {}).get("metric_labels"))  # fmt: skip
     rule = rule_text(primary, str(summary.loc[summary["metric"] == primary, "direction"].iloc[0]), tiebreak)
@@ -173,7 +186,8 @@ def _write_report(tidy_csv: Path, params_path: Path | None, out_dir: Path, final
         write_table(table, tables_dir / key, raw if "published" in key else raw_rows(raw, list(raw["metric"].unique())))
     pub_table = published_table1(pub)
     write_table(pub_table, tables_dir / "published_table1")
-    board, rule = leaderboard(summary, tidy, costs, params, tables_dir, seed)
+    replicates = _read(Path(tidy_csv).with_name("bootstrap.csv"))
+    board, rule = leaderboard(summary, main_tidy, costs, params, tables_dir, seed, main_images, replicates)
     truth_metric = (cfg.get("agreement") or {}).get("ground_truth", "gt-lpips-vgg")
     agree = agreement(main_tidy, truth_metric)
     agree_table = agreement_table(agree, truth_metric)

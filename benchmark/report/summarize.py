@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from benchmark.metrics.protocols import check_single_mode
 from benchmark.stats import bootstrap_mean_ci
 
 GROUP = ["method", "split", "reference_set", "metric"]
@@ -19,7 +20,9 @@ SUMMARY_COLUMNS = [*GROUP, "value", "ci_low", "ci_high", "n_images", "n_referenc
 
 
 def summarize(tidy: pd.DataFrame, per_image: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """One row per method × split × reference set × metric."""
+    """One row per method × split × reference set × metric; results under two metric protocols are refused."""
+    if "protocol_mode" in tidy.columns:
+        check_single_mode(tidy["protocol_mode"], "report")
     rows = []
     per_image_keys = set()
     if len(per_image):

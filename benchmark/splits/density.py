@@ -82,8 +82,15 @@ def code_version() -> str:
 def density_split(image_paths: Sequence[str | Path], reconstruct: Reconstructor, distance: Distance, k: int,
                   seed: int, batch_size: int = 8, *, resolution: int = 256, reconstructor: str = "",
                   distance_name: str = "", device: str | torch.device = "cpu", extra: dict | None = None,
-                  ) -> SplitResult:  # fmt: skip
-    """Score every image and split off the k rarest (low density) and k most typical (high density) ones."""
+                  n_decodes: int = 1) -> SplitResult:  # fmt: skip
+    """Score every image and split off the k rarest (low density) and k most typical (high density) ones.
+
+    ``n_decodes`` > 1 averages the distance over that many stochastic reconstructions (fresh x_T each, from the
+    generators of keys (image id, "decode", j); decode 0 uses the image id alone, as with one decode), which
+    lowers the variance the fresh noise adds to a score without changing what is measured.
+    """
+    if n_decodes < 1:
+        raise ConfigError(f"n_decodes must be >= 1, got {n_decodes}")
     paths = [Path(p) for p in image_paths]
     ids = [p.stem for p in paths]
     if len(set(ids)) != len(ids):
@@ -96,16 +103,24 @@ def density_split(image_paths: Sequence[str | Path], reconstruct: Reconstructor,
         for start in progress(batches, desc="density split", total=len(batches)):
             chunk = paths[start : start + batch_size]
             x = imageio.load_batch(chunk, resolution).to(device)
-            gens = [seeding.generator(seed, p.stem, device=device) for p in chunk]
-            recon = reconstruct(x, gens)
-            if recon.shape != x.shape:
-                raise ConfigError(f"reconstructor returned shape {tuple(recon.shape)} for input {tuple(x.shape)}")
-            score = distance(x, recon).reshape(-1)
-            if score.numel() != len(chunk):
-                raise ConfigError(f"distance must return one value per image, got {score.numel()} for {len(chunk)}")
-            scores.extend(float(s) for s in score.detach().cpu())
+            total = torch.zeros(len(chunk), dtype=torch.float64)
+            for j in range(n_decodes):
+                keys = [(p.stem,) if j == 0 else (p.stem, "decode", j) for p in chunk]
+                gens = [seeding.generator(seed, *key, device=device) for key in keys]
+                recon = reconstruct(x, gens)
+                if recon.shape != x.shape:
+                    raise ConfigError(f"reconstructor returned shape {tuple(recon.shape)} for input {tuple(x.shape)}")
+                score = distance(x, recon).reshape(-1)
+                if score.numel() != len(chunk):
+                    raise ConfigError(f"distance must return one value per image, got {score.numel()} for "
+                                      f"{len(chunk)}")  # fmt: skip
+                total += score.detach().double().cpu()
+            final = total / n_decodes if n_decodes > 1 else score.detach().cpu()  # one decode: as before
+            scores.extend(float(s) for s in final)
     settings = {"N": len(paths), "k": k, "seed": seed, "resolution": resolution, "resizer": imageio.RESIZER,
                 "reconstructor": reconstructor or getattr(reconstruct, "__name__", repr(reconstruct)),
                 "distance": distance_name or getattr(distance, "__name__", repr(distance)),
                 "batch_size": batch_size, "code_version": code_version(), **(extra or {})}  # fmt: skip
+    if n_decodes > 1:
+        settings["n_decodes"] = n_decodes
     return SplitResult(ids=ids, scores=scores, k=k, settings=settings)

@@ -4,7 +4,10 @@ Outputs (all sorted, so reruns are byte-identical):
 
 * ``tidy.csv``: one row per method × reference × split × metric (value, 95% CI, n, direction, protocol, notes);
 * ``per_image.csv`` beside it: one row per method × reference × split × metric × image;
-* ``costs.csv`` beside it: fine-tune time/peak memory per reference and stylization time per image.
+* ``costs.csv`` beside it: fine-tune time/peak memory per reference and stylization time per image;
+* ``bootstrap.csv`` beside it: the bootstrap replicates of every set-level metric (FID, KID, ArtFID), one row
+  per method × reference × split × metric × replicate; replicates share their input resamples across methods
+  (same seed, same inputs), which makes the leaderboard's paired comparison of set-level metrics possible.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from benchmark.errors import ConfigError
 from benchmark.params import load_params, method_cells, pipeline_methods
 
 TIDY_COLUMNS = ["method", "reference", "reference_set", "reference_kind", "split", "metric", "value", "ci_low",
-                "ci_high", "n", "direction", "protocol", "notes"]  # fmt: skip
+                "ci_high", "n", "direction", "protocol", "notes", "protocol_mode"]  # fmt: skip
 PER_IMAGE_COLUMNS = ["method", "reference", "reference_set", "split", "metric", "image", "value"]
+BOOTSTRAP_COLUMNS = ["method", "reference", "reference_set", "split", "metric", "replicate", "value"]
 COST_COLUMNS = ["method", "reference", "finetune_seconds", "finetune_peak_memory_mb", "stylize_seconds_per_image",
                 "stylize_peak_memory_mb", "device"]  # fmt: skip
 
@@ -50,7 +54,8 @@ def collect(metrics_dir: Path, cells: set[Cell] | None = None) -> tuple[pd.DataF
             for metric, res in sorted(result["metrics"].items()):
                 rows.append({**base, "split": split, "metric": metric, "value": res["value"], "ci_low": res["ci_low"],
                              "ci_high": res["ci_high"], "n": res["n"], "direction": res["direction"],
-                             "protocol": res["protocol"], "notes": "; ".join(res.get("notes", []))})  # fmt: skip
+                             "protocol": res["protocol"], "notes": "; ".join(res.get("notes", [])),
+                             "protocol_mode": res.get("protocol_mode")})  # fmt: skip
                 for image, value in sorted((res.get("per_image") or {}).items()):
                     per_image.append({"method": base["method"], "reference": base["reference"],
                                       "reference_set": base["reference_set"], "split": split, "metric": metric,
@@ -58,6 +63,20 @@ def collect(metrics_dir: Path, cells: set[Cell] | None = None) -> tuple[pd.DataF
     tidy = pd.DataFrame(rows, columns=TIDY_COLUMNS).sort_values(["method", "reference", "split", "metric"])
     images = pd.DataFrame(per_image, columns=PER_IMAGE_COLUMNS).sort_values(PER_IMAGE_COLUMNS[:-1])
     return tidy, images
+
+
+def collect_bootstrap(metrics_dir: Path, cells: set[Cell] | None = None) -> pd.DataFrame:
+    """Bootstrap replicates of the set-level metrics in every metric JSON under ``metrics_dir`` (sorted)."""
+    rows = []
+    for path in sorted(Path(metrics_dir).rglob("*.json")):
+        cell = json.loads(path.read_text())
+        if cells is not None and (cell["method"], cell["reference"]) not in cells:
+            continue
+        for split, result in sorted(cell["splits"].items()):
+            for metric, res in sorted(result["metrics"].items()):
+                for i, value in enumerate(res.get("bootstrap") or []):
+                    rows.append([cell["method"], cell["reference"], cell["reference_set"], split, metric, i, value])
+    return pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS).sort_values(BOOTSTRAP_COLUMNS[:-1])
 
 
 def collect_costs(models_dir: Path, stylized_dir: Path, cells: set[Cell] | None = None) -> pd.DataFrame:
@@ -97,3 +116,4 @@ def run_aggregate(metrics_dir: Path, models_dir: Path, stylized_dir: Path, out: 
     atomic_write_text(out, _csv_text(tidy))
     atomic_write_text(out.with_name("per_image.csv"), _csv_text(per_image))
     atomic_write_text(out.with_name("costs.csv"), _csv_text(collect_costs(models_dir, stylized_dir, cells)))
+    atomic_write_text(out.with_name("bootstrap.csv"), _csv_text(collect_bootstrap(metrics_dir, cells)))

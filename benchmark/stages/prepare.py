@@ -51,7 +51,8 @@ def _density_split(run: RunSettings, cfg: dict[str, Any], pool: list[Path], trai
     distance, dist_desc = _distance(cfg, run.device)
     result = density_split(pool, reconstruct, distance, k=int(cfg["k"]), seed=run.seed,
                            batch_size=int(cfg.get("batch_size", 16)), resolution=run.resolution,
-                           reconstructor=recon_desc, distance_name=dist_desc, device=run.device)  # fmt: skip
+                           reconstructor=recon_desc, distance_name=dist_desc, device=run.device,
+                           n_decodes=int(cfg.get("n_decodes", 1)))  # fmt: skip
     write_split(result, split_file)
     materialise_split(result, pool, out / "splits", run.resolution, originals=cfg.get("originals", "none"))
     return result

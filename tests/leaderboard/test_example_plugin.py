@@ -58,8 +58,8 @@ class TestExampleContract(MethodContract):
 
 
 def test_runner_metrics_and_leaderboard(tmp_path: Path) -> None:
-    from benchmark.leaderboard.ranking import rank
     from benchmark.metrics.evaluate import evaluate_folders
+    from benchmark.report.ranking import rank
     from benchmark.report.summarize import summarize
     from benchmark.stages.aggregate import collect
     from benchmark.stages.evaluate import _write

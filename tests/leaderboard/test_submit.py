@@ -10,8 +10,8 @@ import pytest
 from report.fakes import write_project, write_submission
 
 from benchmark import cli
-from benchmark.leaderboard.submit import run_submit
 from benchmark.report.build import build_report
+from benchmark.submission.submit import run_submit
 
 
 def fake_evaluate_folders(content_dir, stylized_dir, style, metrics, ground_truth_dir=None, device="cpu",

@@ -10,8 +10,8 @@ from PIL import Image
 from report.fakes import SIZE, params, write_project, write_submission
 
 from benchmark.errors import ConfigError
-from benchmark.leaderboard.protocol import Protocol, check_name
-from benchmark.leaderboard.validate import SubmissionError, problems, validate
+from benchmark.submission.protocol import Protocol, check_name
+from benchmark.submission.validate import SubmissionError, problems, validate
 
 
 @pytest.fixture

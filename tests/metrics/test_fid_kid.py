@@ -90,8 +90,43 @@ def test_artfid_single_reference(evalset):
 
 
 def test_artfid_factors(evalset):
-    res = create_metric("artfid", allow_small_n=True, **OPTS).compute(evalset)
+    res = create_metric("artfid", allow_small_n=True, protocol="clean", **OPTS).compute(evalset)
+    assert res.protocol_mode == "clean"
     lp = create_metric("lpips-alex").compute(evalset)
     assert res.per_image == pytest.approx(lp.per_image, rel=1e-6)  # real LPIPS weights even in smoke mode
-    fid = create_metric("fid-artinception", allow_small_n=True, **OPTS).compute(evalset)
+    fid = create_metric("fid-artinception", allow_small_n=True, protocol="clean", **OPTS).compute(evalset)
     assert res.value == pytest.approx((1 + lp.value) * (1 + fid.value), rel=1e-6)
+
+
+def test_artfid_reference_protocol_reads_native_files(folders):
+    """Reference protocol: both factors see the 40 px files, whatever the evaluation resolution."""
+    small = EvalSet.from_folders(folders["content"], folders["stylized"], folders["style"], resolution=32)
+    native = EvalSet.from_folders(folders["content"], folders["stylized"], folders["style"], resolution=40)
+    res = create_metric("artfid", allow_small_n=True, **OPTS).compute(small)
+    assert res.protocol_mode == "reference"
+    lp = create_metric("lpips-alex").compute(native)
+    assert res.per_image == pytest.approx(lp.per_image, rel=1e-6)
+    clean_native = create_metric("artfid", allow_small_n=True, protocol="clean", **OPTS).compute(native)
+    assert res.value == pytest.approx(clean_native.value, rel=1e-5)  # at native size no resize happens
+
+
+def test_protocol_option_is_checked():
+    from benchmark.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="protocol must be one of"):
+        create_metric("fid-inception2015", protocol="official", **OPTS)
+
+
+def test_set_metric_stores_paired_bootstrap_replicates(folders):
+    """The replicates behind the CI are stored; their resamples depend only on (seed, n), so two methods scored
+    on the same inputs are paired replicate by replicate."""
+    from benchmark.stats import bootstrap_replicates
+
+    data = EvalSet.from_folders(folders["content"], folders["stylized"], folders["content"], resolution=32)
+    res = create_metric("fid-inception2015", allow_small_n=True, **OPTS).compute(data)
+    assert len(res.bootstrap) == OPTS["n_boot"]
+    assert (res.ci_low, res.ci_high) == pytest.approx(tuple(np.quantile(res.bootstrap, [0.025, 0.975])))
+    draws_a, draws_b = [], []
+    bootstrap_replicates(6, lambda idx: draws_a.append(idx.copy()) or 0.0, seed=0, n_boot=5)
+    bootstrap_replicates(6, lambda idx: draws_b.append(idx.copy()) or 1.0, seed=0, n_boot=5)
+    assert all((x == y).all() for x, y in zip(draws_a, draws_b))

@@ -83,7 +83,7 @@ def test_dino_pos_embed_interpolation():
 
 
 def test_structure_metric(folders):
-    opts = {"random_weights": True, "vit_config": TINY_VIT, "short_side": 32}
+    opts = {"random_weights": True, "vit_config": TINY_VIT, "short_side": 32, "protocol": "clean"}
     same = EvalSet.from_folders(folders["content"], folders["content"], resolution=32)
     assert create_metric("structure-dino-vitb8", **opts).compute(same).value == pytest.approx(0.0, abs=1e-10)
     data = EvalSet.from_folders(folders["content"], folders["stylized"], resolution=32)

@@ -30,6 +30,9 @@ def test_names_encode_protocol():
         "structure-dino-vitb8",
         "clip-i-vitl14",
         "gram-vgg16",
+        "fid-vgg16",
+        "artfid-vgg16",
+        "structure-vgg16",
     } <= names
 
 

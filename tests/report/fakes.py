@@ -91,7 +91,8 @@ def write_project(root: Path, profile: str = "smoke", **report: Any) -> Path:
                     vals = [_value(method, ref, split, metric, s) for s in stems]
                     mean = float(np.mean(vals))
                     tidy.append([method, ref, ref_set, kind, split, metric, mean, mean - 0.01, mean + 0.01, len(vals),
-                                 direction, "test protocol", ""])  # fmt: skip
+                                 direction, "test protocol", "",
+                                 "reference" if metric in ("artfid", "structure-dino-vitb8") else None])  # fmt: skip
                     if metric != "artfid":  # artfid stays set-level (no per-image values)
                         per_image += [[method, ref, ref_set, split, metric, s, v] for s, v in zip(stems, vals)]
     results = root / "results"
@@ -136,7 +137,8 @@ def add_ablation(root: Path, reference: str = "aahq_1", split: str = "low_densit
             vals = [round(_value("alpha", reference, split, metric, s) + offset, 6) for s in stems]
             mean = float(np.mean(vals))
             new_tidy.append([variant, reference, ref_set, kind, split, metric, mean, mean - 0.01, mean + 0.01,
-                             len(vals), direction, "test protocol", ""])  # fmt: skip
+                             len(vals), direction, "test protocol", "",
+                             "reference" if metric in ("artfid", "structure-dino-vitb8") else None])  # fmt: skip
             if metric != "artfid":
                 new_images += [[variant, reference, ref_set, split, metric, s, v] for s, v in zip(stems, vals)]
     tidy = pd.concat([tidy, pd.DataFrame(new_tidy, columns=tidy.columns)], ignore_index=True)

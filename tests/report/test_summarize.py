@@ -44,3 +44,15 @@ def test_notes_split_respects_brackets_and_caption_keeps_common_notes() -> None:
     summary["notes"] = ["random weights; n=3", "random weights; n=4"]
     text = caption(summary)
     assert "fid: random weights (+2 cell-specific notes in the CSV)." in text
+
+
+def test_results_under_two_metric_protocols_are_refused() -> None:
+    from benchmark.metrics.protocols import ProtocolMixError
+
+    tidy = pd.concat([_tidy("artfid", {"r1": 1.5}).assign(protocol_mode="reference"),
+                      _tidy("structure", {"r1": 0.1}).assign(protocol_mode="clean"),
+                      _tidy("lpips", {"r1": 0.2}).assign(protocol_mode=None)])  # fmt: skip
+    with pytest.raises(ProtocolMixError, match="different metric protocols"):
+        summarize(tidy, _per_image("lpips", {"r1": [0.2]}))
+    same = tidy.assign(protocol_mode=["reference", "reference", None])
+    assert len(summarize(same, _per_image("lpips", {"r1": [0.2]}))) == 3

@@ -9,10 +9,10 @@ from conftest import World, digest_tree
 from report.fakes import write_project, write_submission
 
 from benchmark import cli
-from benchmark.leaderboard import submit
-from benchmark.leaderboard.submit import run_submit, submission_status
 from benchmark.methods.color_stats import ColorStatsTransfer
 from benchmark.report.build import build_report
+from benchmark.submission import submit
+from benchmark.submission.submit import run_submit, submission_status
 
 
 def fake_evaluate_folders(content_dir, stylized_dir, style, metrics, ground_truth_dir=None, device="cpu",

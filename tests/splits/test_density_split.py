@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from benchmark import seeding
 from benchmark.errors import ConfigError
 from benchmark.splits import (
     SplitResult,
@@ -128,3 +129,23 @@ def test_sample_candidates_is_seeded_and_distinct():
     assert len(set(a)) == 200 and all(len(i) == 5 for i in a) and a == sorted(a)
     with pytest.raises(ConfigError):
         sample_candidates(10, 11, seed=0)
+
+
+def test_averaging_decodes_keeps_decode_zero_and_records_the_setting(images):
+    """n_decodes=1 is the single-decode split; n>1 averages decodes whose first one is that same decode."""
+    one = density_split(images, fake_reconstruct, mean_abs, k=2, seed=5, batch_size=3, resolution=8)
+    four = density_split(images, fake_reconstruct, mean_abs, k=2, seed=5, batch_size=3, resolution=8, n_decodes=4)
+    assert "n_decodes" not in one.settings and four.settings["n_decodes"] == 4
+    assert four.scores != one.scores
+    assert four.scores == pytest.approx(one.scores, rel=0.1)  # the same quantity, less decode noise
+    ids = [p.stem for p in images]
+
+    def decode(j: int) -> list[float]:
+        keys = [(i,) if j == 0 else (i, "decode", j) for i in ids]
+        rec = lambda x, _gens: fake_reconstruct(x, [seeding.generator(5, *key) for key in keys])  # noqa: E731
+        return density_split(images, rec, mean_abs, k=2, seed=5, batch_size=len(images), resolution=8).scores
+
+    manual = np.mean([decode(j) for j in range(4)], axis=0)
+    assert four.scores == pytest.approx(list(manual), rel=1e-6)
+    with pytest.raises(ConfigError, match="n_decodes"):
+        density_split(images, fake_reconstruct, mean_abs, k=2, seed=5, n_decodes=0)

@@ -6,21 +6,32 @@ Ranking rule (also printed under every leaderboard table):
    (lower is better for ↓ metrics, higher for ↑);
 2. exact ties on the primary mean are broken by the ``report.leaderboard.tiebreak`` metrics in order,
    then by name; tied primary means share a rank (1, 2, 2, 4);
-3. the rank is by mean only; the "≈ above" column says when the primary-metric 95% CI overlaps the CI of
-   the method ranked directly above, i.e. the order of those two is not statistically resolved.
+3. the rank is by mean only; the "vs above" columns compare each method with the one ranked directly above
+   on the primary metric by their **paired** difference over the same inputs: per-image metrics by a percentile
+   bootstrap of the mean per-image difference (inputs resampled jointly for both methods), set-level metrics
+   (FID, KID, ArtFID) by the difference of their bootstrap replicates, which share the input resamples (same seed,
+   same inputs). The CI level is Bonferroni-corrected for the number of adjacent comparisons in the table; the
+   order is "resolved" when that CI excludes 0. Without paired values (e.g. old results) the 95% CI overlap test
+   is the fallback, named in the row. ``ci_overlap_above`` (the old, conservative test) stays in the CSV.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
+from benchmark.report.summarize import is_per_image_mean
 from benchmark.report.tables import DASH, Cell, Table, fmt_ci, fmt_number, metric_header
+from benchmark.stats import adjusted_level, paired_difference_ci, paired_replicates_ci
 
 RULE = ("Ranked by the primary metric ({primary}, {arrow}) mean; exact ties broken by {tiebreak}, then name; "
-        "tied means share a rank. '≈ above' = the primary 95% CI overlaps the CI of the method ranked directly "
-        "above (order not statistically resolved). Costs: mean fine-tune time and peak memory per reference, mean "
+        "tied means share a rank. 'Δ vs above' = this method minus the one ranked directly above, paired over the "
+        "same inputs (per-image metrics: bootstrap of the mean per-image difference; set-level metrics: difference "
+        "of bootstrap replicates over shared input resamples), with its CI Bonferroni-corrected for the adjacent "
+        "comparisons of the table; 'resolved' = that CI excludes 0, '≈' = not resolved. Costs: mean fine-tune time "
+        "and peak memory per reference, mean "
         "stylization time per image, measured by the pipeline (results-only submissions have none).")  # fmt: skip
 COST_COLUMNS = ["finetune_seconds_per_reference", "finetune_peak_memory_mb", "stylize_seconds_per_image", "device"]
 SUBMISSION_DEVICE = "results-only submission"
@@ -47,9 +58,59 @@ def _key(value: float, direction: str) -> float:
     return value if direction == "lower" else -value
 
 
+GROUP = ["method", "split", "reference_set", "metric"]
+
+
+def paired_values(tidy: pd.DataFrame | None, per_image: pd.DataFrame | None,
+                  replicates: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """The values a paired comparison needs, per method × split × reference set × metric, averaged over the
+    references of the set: per-image scores (only where the metric is the mean of its per-image values) and
+    bootstrap replicates of set-level metrics."""
+    images = pd.DataFrame(columns=[*GROUP, "image", "value"])
+    if per_image is not None and len(per_image) and tidy is not None and len(tidy):
+        keep = []
+        tidy_groups = dict(list(tidy.groupby(GROUP, sort=True)))
+        for key, sel in per_image.groupby(GROUP, sort=True):
+            if key in tidy_groups and is_per_image_mean(tidy_groups[key], sel):
+                keep.append(sel.groupby("image", as_index=False)["value"].mean().assign(
+                    **dict(zip(GROUP, key))))  # fmt: skip
+        if keep:
+            images = pd.concat(keep, ignore_index=True)[[*GROUP, "image", "value"]]
+    reps = pd.DataFrame(columns=[*GROUP, "replicate", "value"])
+    if replicates is not None and len(replicates):
+        reps = replicates.groupby([*GROUP, "replicate"], as_index=False)["value"].mean()
+    return images, reps
+
+
+def paired_comparison(above: str, below: str, values: tuple[pd.DataFrame, pd.DataFrame], split: str, ref_set: str,
+                      metric: str, level: float, seed: int) -> tuple[float, float, float, str] | None:  # fmt: skip
+    """(difference below - above, CI low, CI high, test name) from paired values, or None without them."""
+    images, reps = values
+
+    def pick(frame: pd.DataFrame, method: str, key: str) -> pd.Series:
+        sel = frame[(frame["method"] == method) & (frame["split"] == split) & (frame["reference_set"] == ref_set)
+                    & (frame["metric"] == metric)]  # fmt: skip
+        return sel.set_index(key)["value"].astype(float).sort_index()
+
+    a, b = pick(reps, above, "replicate"), pick(reps, below, "replicate")
+    if len(a) > 1 and len(a) == len(b) and (a.index == b.index).all():
+        low, high = paired_replicates_ci(a.to_numpy(), b.to_numpy(), level)
+        return float(b.mean() - a.mean()), low, high, "paired bootstrap over inputs (set-level)"
+    a, b = pick(images, above, "image"), pick(images, below, "image")
+    common = a.index.intersection(b.index)
+    if len(common) > 1:
+        diff, low, high = paired_difference_ci(a[common].to_numpy(), b[common].to_numpy(), level, seed)
+        return diff, low, high, f"paired bootstrap of per-image differences (n={len(common)})"
+    return None
+
+
 def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.DataFrame | None = None,
-         tiebreak: list[str] | None = None, submissions: set[str] | None = None) -> pd.DataFrame:  # fmt: skip
-    """The raw leaderboard: one row per split × reference set × method, ranked by the rule above."""
+         tiebreak: list[str] | None = None, submissions: set[str] | None = None,
+         paired: tuple[pd.DataFrame, pd.DataFrame] | None = None, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The raw leaderboard: one row per split × reference set × method, ranked by the rule above.
+
+    ``paired`` is :func:`paired_values` output; without it every comparison falls back to CI overlap.
+    """
     tiebreak = [m for m in (tiebreak or []) if m != primary]
     metrics = [primary, *[m for m in metrics if m != primary]]
     dirs = summary.drop_duplicates("metric").set_index("metric")["direction"].to_dict()
@@ -69,7 +130,9 @@ def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.Data
                       for m in tiebreak]  # fmt: skip
             entries.append((order, method, rec))
         entries.sort(key=lambda e: (e[0], e[1]))
-        prev_value, prev_rank, prev_ci = None, 0, None
+        n_finite = sum(1 for e in entries if e[2] is not None and math.isfinite(float(e[2].value)))
+        level = adjusted_level(max(1, n_finite - 1))
+        prev_value, prev_rank, prev_ci, prev_method = None, 0, None, None
         for position, (_, method, rec) in enumerate(entries, start=1):
             value = float(rec.value) if rec is not None else math.nan
             if not math.isfinite(value):
@@ -82,7 +145,19 @@ def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.Data
             overlap = bool(ci and prev_ci and ci[0] <= prev_ci[1] and prev_ci[0] <= ci[1])
             kind = "submission" if method in submissions else "pipeline"
             row = {"split": split, "reference_set": ref_set, "rank": this_rank, "method": method, "kind": kind,
-                   "ci_overlap_above": overlap}  # fmt: skip
+                   "ci_overlap_above": overlap, "diff_above": math.nan, "diff_ci_low": math.nan,
+                   "diff_ci_high": math.nan, "diff_level": math.nan, "resolved_above": None,
+                   "comparison": ""}  # fmt: skip
+            if prev_method is not None and math.isfinite(value):
+                found = paired_comparison(prev_method, method, paired, split, ref_set, primary, level, seed) \
+                    if paired is not None else None  # fmt: skip
+                if found is not None:
+                    diff, low, high, test = found
+                    row.update(diff_above=diff, diff_ci_low=low, diff_ci_high=high, diff_level=level,
+                               resolved_above=bool(low > 0 or high < 0), comparison=test)  # fmt: skip
+                else:
+                    row.update(diff_above=value - prev_value, resolved_above=not overlap,
+                               comparison="95% CI overlap (no paired values)")  # fmt: skip
             for m in metrics:
                 r = vals.get((method, m))
                 row[m] = float(r.value) if r is not None else math.nan
@@ -94,8 +169,9 @@ def rank(summary: pd.DataFrame, primary: str, metrics: list[str], costs: pd.Data
             row["device"] = SUBMISSION_DEVICE if method in submissions else str(cost.get("device", DASH))
             rows.append(row)
             if math.isfinite(value):
-                prev_value, prev_rank, prev_ci = value, this_rank, ci
-    columns = ["split", "reference_set", "rank", "method", "kind", "ci_overlap_above"]
+                prev_value, prev_rank, prev_ci, prev_method = value, this_rank, ci, method
+    columns = ["split", "reference_set", "rank", "method", "kind", "ci_overlap_above", "diff_above", "diff_ci_low",
+               "diff_ci_high", "diff_level", "resolved_above", "comparison"]  # fmt: skip
     columns += [c for m in metrics for c in (m, f"{m}_ci_low", f"{m}_ci_high")] + COST_COLUMNS
     return pd.DataFrame(rows, columns=columns)
 
@@ -122,14 +198,32 @@ def tables(board: pd.DataFrame, summary: pd.DataFrame, primary: str, metrics: li
         rows = []
         for r in g.to_dict("records"):
             cells = [Cell(DASH if not math.isfinite(r["rank"]) else str(int(r["rank"]))), Cell(r["method"]),
-                     Cell("≈" if r["ci_overlap_above"] else "")]  # fmt: skip
+                     Cell(_difference(r, digits)), Cell(_resolved(r))]  # fmt: skip
             cells += [Cell(fmt_ci(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"], digits),
                            best[m] is not None and r[m] == best[m]) for m in shown]  # fmt: skip
             cells += [Cell(fmt_number(r["finetune_seconds_per_reference"], 2)),
                       Cell(fmt_number(r["finetune_peak_memory_mb"], 0)),
                       Cell(fmt_number(r["stylize_seconds_per_image"], 3)), Cell(r["device"])]  # fmt: skip
             rows.append(cells)
-        cols = ["rank", "method", "≈ above", *(metric_header(m, dirs[m], labels) for m in shown),
+        cols = ["rank", "method", "Δ vs above [CI]", "resolved", *(metric_header(m, dirs[m], labels) for m in shown),
                 "fine-tune s/ref", "fine-tune peak MB", "s/image", "device"]  # fmt: skip
         out.append(Table(f"Leaderboard: {split} · {ref_set}", cols, rows))
     return out
+
+
+def _difference(row: dict, digits: int) -> str:
+    diff = row.get("diff_above")
+    if diff is None or not np.isfinite(diff):
+        return ""
+    low, high = row.get("diff_ci_low"), row.get("diff_ci_high")
+    if low is None or not np.isfinite(low):
+        return f"{diff:+.{digits}f}"
+    return f"{diff:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+def _resolved(row: dict) -> str:
+    resolved = row.get("resolved_above")
+    if resolved is None or (isinstance(resolved, float) and math.isnan(resolved)):
+        return ""
+    note = "" if row.get("comparison", "").startswith("paired") else " (CI overlap)"
+    return ("yes" if resolved else "≈") + note

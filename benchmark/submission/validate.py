@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from benchmark.errors import BenchmarkError
-from benchmark.leaderboard.protocol import Protocol
+from benchmark.submission.protocol import Protocol
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_FILE_BYTES = 32 * 1024 * 1024

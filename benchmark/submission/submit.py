@@ -24,11 +24,11 @@ import pandas as pd
 
 from benchmark.atomic import atomic_write_bytes, atomic_write_text, check_output_dir, staged_directory
 from benchmark.errors import BenchmarkError
-from benchmark.leaderboard.protocol import Protocol, check_name
-from benchmark.leaderboard.validate import validate
 from benchmark.provenance import relpath
 from benchmark.stages.common import settings
 from benchmark.stages.layout import Layout
+from benchmark.submission.protocol import Protocol, check_name
+from benchmark.submission.validate import validate
 
 log = logging.getLogger(__name__)
 SUBMISSION_KIND = "submission"
