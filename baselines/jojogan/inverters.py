@@ -115,14 +115,26 @@ class Projector:
         w = self.w_avg.reshape(1, 1, -1).repeat(1, g.n_latent, 1).detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([w], lr=self.s.lr)
         target = target.to(dev)
+        size = min(self.s.lpips_size, g.size)
+        b = F.interpolate(target, size=size, mode="area") if target.shape[-1] != size else target
+        # the target's LPIPS features are the same at every step: computed once (LPIPSNet evaluates the two
+        # inputs in separate passes, so this is bit-identical to calling lpips(a, b) each step)
+        split = self.lpips is not None and hasattr(self.lpips, "features") and hasattr(
+            self.lpips, "distance_from_features"
+        )
+        if split:
+            with torch.no_grad():
+                target_features = self.lpips.features(b)  # type: ignore[union-attr, operator]
         for _ in range(self.s.steps):
             img = g(w)
             loss = self.s.l2_weight * F.mse_loss(img, target)
             if self.lpips is not None:
-                size = min(self.s.lpips_size, img.shape[-1])
                 a = F.interpolate(img, size=size, mode="area") if img.shape[-1] != size else img
-                b = F.interpolate(target, size=size, mode="area") if target.shape[-1] != size else target
-                loss = loss + self.lpips(a, b).sum()
+                if split:
+                    distance = self.lpips.distance_from_features(self.lpips.features(a), target_features)  # type: ignore[operator]
+                else:
+                    distance = self.lpips(a, b)
+                loss = loss + distance.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

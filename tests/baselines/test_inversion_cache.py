@@ -165,3 +165,32 @@ def test_key_follows_options_weights_and_inputs(tiny_gan_file: Path, branch_file
     assert base.identity() != before
     base.invert(images[:1], ["a"])
     assert base.misses == 4 and base.hits == 0
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_projector_target_features_once_is_bit_identical(tiny_gan_file: Path, net: str) -> None:
+    """The projector computes the target's LPIPS features once; the textbook loop (lpips(a, b) every step) agrees
+    bit for bit."""
+    from baselines.jojogan.inverters import Projector, ProjectorSettings
+    from benchmark.features.lpips_model import LPIPSNet
+
+    g, latent_avg = load_generator(tiny_gan_file)
+    g.eval().requires_grad_(False)
+    lpips_net = LPIPSNet(net, pretrained_backbone=False, seed=3)
+    settings = ProjectorSettings(steps=4, lr=0.05, lpips=net, lpips_size=32)
+    w_avg = latent_avg.reshape(1, -1)
+    image = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(9))
+    fast = Projector(g, settings, w_avg, lpips_net)(image, ["x"])
+
+    target = imageio.resize(image, g.size) * 2 - 1
+    w = w_avg.reshape(1, 1, -1).repeat(1, g.n_latent, 1).clone().requires_grad_(True)
+    opt = torch.optim.Adam([w], lr=settings.lr)
+    for _ in range(settings.steps):
+        img = g(w)
+        mse = torch.nn.functional.mse_loss(img, target)
+        loss = settings.l2_weight * mse + lpips_net(img, target).sum()  # lpips at G's 32 px
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    assert torch.equal(fast, w.detach())
+    assert not torch.equal(fast, w_avg.reshape(1, 1, -1).expand_as(fast))  # the steps moved the code
