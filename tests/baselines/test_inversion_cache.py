@@ -77,6 +77,7 @@ def test_jojogan_cold_warm_off_identical_and_mtg_reuses_entries(
     warm = _loaded("jojogan", cfg, ref, tmp_path / "jojo")
     assert _png_bytes(warm.stylize(images, names)) == cold_png
     assert (warm._inverter.hits, warm._inverter.misses) == (3, 0)
+    assert warm.cost_notes() == {"inversion_cache": {"hits": 3, "misses": 0}}  # recorded in stylize cost.json
     assert _entries(cache) == entries
 
     monkeypatch.setenv(INVERSION_CACHE_ENV, "off")
