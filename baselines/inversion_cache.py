@@ -122,12 +122,16 @@ def module_identity(module: torch.nn.Module | None) -> dict[str, Any] | None:
     """Content hash of a network: every parameter and buffer, and the source of every submodule class.
 
     Memoised per module object while no tensor of its state was replaced or modified in place (storage
-    pointers and torch's version counters unchanged), so a generator fine-tuned in place is hashed again.
+    pointers, torch's version counters and per-tensor sums unchanged), so a generator fine-tuned in place is
+    hashed again.
     """
     if module is None:
         return None
     state = sorted(module.state_dict(keep_vars=True).items())
-    stamp = tuple((n, t.data_ptr(), t._version, tuple(t.shape), t.dtype, t.device) for n, t in state)
+    stamp: tuple[Any, ...] = tuple((n, t.data_ptr(), t._version, tuple(t.shape), t.dtype, t.device) for n, t in state)
+    if state:  # writes through ``.data`` bypass the version counters: a cheap per-tensor sum catches them
+        with torch.no_grad():
+            stamp += (tuple(torch.stack([t.detach().double().sum() for _, t in state]).tolist()),)
     memo = _MODULE_IDENTITIES.get(module)
     if memo is not None and memo[0] == stamp:
         return memo[1]

@@ -166,6 +166,9 @@ def test_key_follows_options_weights_and_inputs(tiny_gan_file: Path, branch_file
     assert base.identity() != before
     base.invert(images[:1], ["a"])
     assert base.misses == 4 and base.hits == 0
+    changed = base.identity()
+    next(g_src.parameters()).data.mul_(1.5)  # bypasses autograd's version counter
+    assert base.identity() != changed
 
 
 @pytest.mark.parametrize("net", ["alex", "vgg"])
