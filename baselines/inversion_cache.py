@@ -148,7 +148,8 @@ def module_identity(module: torch.nn.Module | None) -> dict[str, Any] | None:
 def entry_key(identity: str, image: torch.Tensor, name: str) -> str:
     """The key of one image (``image`` exactly as the inverter receives it) under an inverter identity."""
     digest = hashlib.sha256(identity.encode())
-    digest.update(b"|name|" + name.encode())
+    encoded = name.encode()
+    digest.update(b"|name|%d|" % len(encoded) + encoded)
     tensor_digest(image, digest)
     return digest.hexdigest()
 
@@ -164,7 +165,7 @@ class InversionCache:
         assert self.root is not None
         return self.root / key[:2] / f"{key}.pt"
 
-    def get(self, key: str, expected: Inversion | None = None) -> Inversion | None:
+    def get(self, key: str) -> Inversion | None:
         """The stored entry, or None (missing, damaged, or not the expected layout)."""
         if not self.enabled:
             return None
