@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from baselines.hfgi.checkpoint import HFGIWeights
+from baselines.inversion_cache import Inversion, module_identity, source_digest, tensor_digest
 from baselines.stylegan2.model import Generator, NoiseArg
 from benchmark import imageio
 from benchmark.errors import ConfigError
@@ -106,6 +108,33 @@ class HFGIInverter:
     def device(self) -> torch.device:
         return next(self.w.residue.parameters()).device
 
+    # ----- the inversion cache (baselines.inversion_cache): what the result depends on, one image at a time
+    def cache_identity(self) -> dict[str, Any]:
+        base = self.base
+        if base is not None and not hasattr(base, "cache_identity"):
+            raise TypeError(f"hfgi: the base inverter {type(base).__name__} cannot describe itself for the cache")
+        return {
+            "name": "hfgi",
+            "mode": self.mode,
+            "input_resize": self.input_resize,
+            "size": self.size,
+            "g_src": module_identity(self.g_src),
+            "residue": module_identity(self.w.residue),
+            "grid_align": module_identity(self.w.grid_align),
+            "encoder": module_identity(self.w.encoder) if base is None else None,
+            "latent_avg": tensor_digest(self.w.latent_avg) if base is None and self.w.latent_avg is not None else None,
+            "base": base.cache_identity() if base is not None else None,  # type: ignore[attr-defined]
+            "code": source_digest([self, imageio]),
+        }
+
+    def entry_shapes(self) -> dict[str, tuple[int, ...] | None]:
+        residual = (1, 3, self.size, self.size) if self.mode == "full" else None
+        return {"codes": (1, self.g_src.n_latent, self.g_src.style_dim), "residual": residual}
+
+    def invert_one(self, image: torch.Tensor, name: str) -> Inversion:
+        inversion = self.invert(image, [name])
+        return Inversion(inversion.codes, inversion.residual)
+
     def prepare(self, images: torch.Tensor) -> torch.Tensor:
         """[0, 1] images -> the network input ``x`` in [-1, 1] at ``input_size``."""
         if self.input_resize == "pil-bilinear":
@@ -139,7 +168,7 @@ class HFGIInverter:
     def render(
         self,
         g: Generator,
-        inversion: HFGIInversion,
+        inversion: HFGIInversion | Inversion,
         codes: torch.Tensor | None = None,
         noise: NoiseArg = "const",
         rng: torch.Generator | None = None,

@@ -11,7 +11,7 @@ to the rendering generator, mode ``wplus`` uses its W+ code only, which equals e
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 import torch
@@ -19,6 +19,14 @@ import torch.nn.functional as F
 
 from baselines.e4e.encoder import Encoder4Editing
 from baselines.hfgi.inverter import HFGIInverter
+from baselines.inversion_cache import (
+    CachedInverter,
+    Inversion,
+    InversionCache,
+    module_identity,
+    source_digest,
+    tensor_digest,
+)
 from baselines.stylegan2.model import Generator, NoiseArg
 from benchmark import assets, imageio
 from benchmark.errors import ConfigError
@@ -46,6 +54,25 @@ class E4EInverter:
         dev = next(self.encoder.parameters()).device
         x = imageio.resize(images, self.encoder.cfg.input_size).to(dev) * 2 - 1
         return self.encoder(x) + self.latent_avg.to(dev)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.encoder.parameters()).device
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "name": "e4e",
+            "input_size": self.encoder.cfg.input_size,
+            "encoder": module_identity(self.encoder),
+            "latent_avg": tensor_digest(self.latent_avg),
+            "code": source_digest([self, imageio]),
+        }
+
+    def entry_shapes(self) -> dict[str, tuple[int, ...] | None]:
+        return {"codes": (1, self.encoder.cfg.n_latent, self.encoder.cfg.style_dim), "residual": None}
+
+    def invert_one(self, image: torch.Tensor, name: str) -> Inversion:
+        return Inversion(self(image, [name]))
 
 
 @dataclass
@@ -88,18 +115,50 @@ class Projector:
         w = self.w_avg.reshape(1, 1, -1).repeat(1, g.n_latent, 1).detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([w], lr=self.s.lr)
         target = target.to(dev)
+        size = min(self.s.lpips_size, g.size)
+        b = F.interpolate(target, size=size, mode="area") if target.shape[-1] != size else target
+        # the target's LPIPS features are the same at every step: computed once (LPIPSNet evaluates the two
+        # inputs in separate passes, so this is bit-identical to calling lpips(a, b) each step)
+        split = self.lpips is not None and hasattr(self.lpips, "features") and hasattr(
+            self.lpips, "distance_from_features"
+        )
+        if split:
+            with torch.no_grad():
+                target_features = self.lpips.features(b)  # type: ignore[union-attr, operator]
         for _ in range(self.s.steps):
             img = g(w)
             loss = self.s.l2_weight * F.mse_loss(img, target)
             if self.lpips is not None:
-                size = min(self.s.lpips_size, img.shape[-1])
                 a = F.interpolate(img, size=size, mode="area") if img.shape[-1] != size else img
-                b = F.interpolate(target, size=size, mode="area") if target.shape[-1] != size else target
-                loss = loss + self.lpips(a, b).sum()
+                if split:
+                    distance = self.lpips.distance_from_features(self.lpips.features(a), target_features)  # type: ignore[operator]
+                else:
+                    distance = self.lpips(a, b)
+                loss = loss + distance.sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         return w.detach()
+
+    @property
+    def device(self) -> torch.device:
+        return self.w_avg.device
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {
+            "name": "projector",
+            "settings": asdict(self.s),
+            "w_avg": tensor_digest(self.w_avg),
+            "g": module_identity(self.g),
+            "lpips": module_identity(self.lpips),
+            "code": source_digest([self, imageio, torch.optim.Adam]),
+        }
+
+    def entry_shapes(self) -> dict[str, tuple[int, ...] | None]:
+        return {"codes": (1, self.g.n_latent, self.g.style_dim), "residual": None}
+
+    def invert_one(self, image: torch.Tensor, name: str) -> Inversion:
+        return Inversion(self(image, [name]))
 
     def __call__(self, images: torch.Tensor, names: Sequence[str]) -> torch.Tensor:
         was_training = self.g.training
@@ -164,8 +223,25 @@ def build_inverter(
     options: InverterOptions,
     device: str | torch.device = "cpu",
     seed: int = 0,
-) -> Inverter:
-    """The inverter ``name`` for the *source* generator ``g`` (its ``latent_avg`` as stored in its file)."""
+    cache: InversionCache | None = None,
+) -> CachedInverter:
+    """The inverter ``name`` for the *source* generator ``g`` (its ``latent_avg`` as stored in its file).
+
+    It is wrapped in a :class:`~baselines.inversion_cache.CachedInverter` (``cache``: default the on-disk
+    inversion cache of the environment, ``OSASIS_BENCH_INVERSION_CACHE=off`` disables it); the inner
+    inverter is ``.inner``.
+    """
+    return CachedInverter(_build_uncached(name, g, latent_avg, options, device, seed), cache)
+
+
+def _build_uncached(
+    name: str,
+    g: Generator,
+    latent_avg: torch.Tensor | None,
+    options: InverterOptions,
+    device: str | torch.device,
+    seed: int,
+) -> Any:
     if name not in INVERTERS:
         raise ConfigError(f"inverter must be one of {sorted(INVERTERS)}, got {name!r}")
     o = options
@@ -214,10 +290,11 @@ def synthesize(
     With an HFGI inverter in mode ``full`` the rendering includes the distortion branch (residual from the
     inverter's source generator, condition injected into ``g``); otherwise it is ``g(codes)``.
     """
-    if isinstance(inverter, HFGIInverter):
-        inversion = inverter.invert(images, names)
+    hfgi = inverter.inner if isinstance(inverter, CachedInverter) else inverter
+    if isinstance(hfgi, HFGIInverter):
+        inversion = inverter.invert(images, names)  # type: ignore[union-attr]
         codes = inversion.codes if edit is None else edit(inversion.codes)
-        return inverter.render(g, inversion, codes, noise=noise, rng=rng)
+        return hfgi.render(g, inversion, codes, noise=noise, rng=rng)
     with torch.no_grad():
         codes = inverter(images, names)
         codes = codes if edit is None else edit(codes)

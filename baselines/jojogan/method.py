@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from baselines.inversion_cache import cache_notes
 from baselines.jojogan.finetune import RELEASED_D_BLOCKS, FinetuneSettings, finetune, swap_indices
 from baselines.jojogan.inverters import HFGI_BASES, INVERTERS, Inverter, InverterOptions, build_inverter, synthesize
 from baselines.stylegan2.checkpoint import load_discriminator, load_generator, save_official
@@ -175,3 +176,7 @@ class JoJoGAN(StylizationMethod):
             raise RuntimeError("call load() before stylize()")
         out = (synthesize(self._inverter, self._g, images, names) * 0.5 + 0.5).clamp(0, 1).float().cpu()
         return imageio.resize(out, self.resolution).to(images.device)
+
+    def cost_notes(self) -> dict[str, object]:
+        """Inversion-cache use of the stylize run (hits cost ~0 s; see ``baselines.inversion_cache``)."""
+        return cache_notes(self._inverter)

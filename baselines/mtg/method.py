@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from baselines.inversion_cache import cache_notes
 from baselines.jojogan.finetune import scale_indices
 from baselines.jojogan.inverters import HFGI_BASES, INVERTERS, Inverter, InverterOptions, build_inverter, synthesize
 from baselines.mtg.checkpoint import load_mtg, save_mtg
@@ -297,3 +298,7 @@ class MTG(StylizationMethod):
         out = synthesize(self._inverter, self._g, images, names, edit=self.style_codes, noise=self._noise(names))
         out = (out * 0.5 + 0.5).clamp(0, 1).float().cpu()
         return imageio.resize(out, self.resolution).to(images.device)
+
+    def cost_notes(self) -> dict[str, object]:
+        """Inversion-cache use of the stylize run (hits cost ~0 s; see ``baselines.inversion_cache``)."""
+        return cache_notes(self._inverter)

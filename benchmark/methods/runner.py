@@ -144,6 +144,9 @@ def stylize_folder(
                     imageio.save_png(image, staging / imageio.output_name(path))
         record = {"stage": "stylize", "inputs": relpath(inputs_dir), "n_images": len(files),
                   "seconds_per_image": cost.seconds / len(files), **dataclasses.asdict(cost)}  # fmt: skip
+        notes = getattr(method, "cost_notes", None)
+        if callable(notes):  # e.g. the GAN baselines' inversion-cache hits, which make the timing cheaper
+            record.update(notes())
         config = {**method.resolved_config(), "reference": relpath(reference),
                   "reference_sha256": file_sha256(Path(reference)), "inputs": [p.name for p in files],
                   "environment": environment()}  # fmt: skip

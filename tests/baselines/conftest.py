@@ -48,3 +48,9 @@ def _single_thread() -> object:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _inversion_cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own empty inversion cache (never the user's ~/.cache)."""
+    monkeypatch.setenv("OSASIS_BENCH_INVERSION_CACHE", str(tmp_path / "inversion-cache"))
