@@ -143,10 +143,14 @@ def stylize(model_a: DiffAEAutoencoder, model_b: DiffAEAutoencoder, spn: nn.Modu
 @torch.no_grad()
 def sample_latent(latent_net: MLPSkipNet, stats: LatentStats | None, n: int, *, steps: int = 200,
                   generator: torch.Generator | None = None, device: str | torch.device = "cpu",
-                  progress: bool = False) -> torch.Tensor:  # fmt: skip
-    """z_sem samples from the latent DPM (DDIM, constant β = 0.008, no clipping), de-normalised with ``stats``."""
+                  progress: bool = False, noise: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    """z_sem samples from the latent DPM (DDIM, constant β = 0.008, no clipping), de-normalised with ``stats``.
+
+    ``noise`` (n, C): the starting noise (default: drawn from ``generator``)."""
     c = latent_net.config.num_channels
-    noise = torch.randn(n, c, generator=generator, device=generator.device if generator else device).to(device)
+    if noise is None:
+        noise = torch.randn(n, c, generator=generator, device=generator.device if generator else device)
+    noise = noise.to(device)
     sched = Schedule.from_betas(np.full(T_DEFAULT, LATENT_BETA, dtype=np.float64), ddim_timesteps(steps))
     z = sample_loop(latent_net, noise, sched, range(len(sched) - 1, -1, -1), clip=False, progress=progress,
                     desc="latent")  # fmt: skip

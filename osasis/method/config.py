@@ -60,6 +60,12 @@ class OSASISConfig:
     state_dir: str | None = None  # None: $OSASIS_BENCH_CACHE/osasis/train/<run key>
     keep_train_state: bool = False
     save_half: bool = False
+    # ---- fine-tuning recipe (docs/OSASIS.md "Fast recipe"): official | fast
+    recipe: str = "official"
+    gen_batch: int = 64  # fast: synthetic images generated + inverted per batched call
+    attention: str = "auto"  # auto: sdpa for the fast recipe, einsum (the official formula) otherwise
+    compile: bool = False  # torch.compile ε^B during fine-tuning
+    grad_checkpoint: bool = False  # recompute UNet blocks in backward (lower peak memory, same gradients)
     # ---- inference
     infer_grids: list[int] = field(default_factory=lambda: [100, 50])
     use_spn: bool = True
@@ -83,6 +89,8 @@ class OSASISConfig:
             "mix": (self.mix, ("default", "reversed")),
             "schedule": (self.schedule, ("official", "consistent")),
             "precision": (self.precision, PRECISIONS),
+            "recipe": (self.recipe, ("official", "fast")),
+            "attention": (self.attention, ("auto", "einsum", "sdpa")),
             "edit_embedder": (self.edit_embedder, (None, "clip-vit-b32", "clip-vit-b32-random")),
         }
         for name, (value, allowed) in checks.items():
@@ -95,6 +103,15 @@ class OSASISConfig:
             raise ValueError("iterations >= 0, train_batch_size >= 1 and checkpoint_every >= 1 are required")
         if self.style_pair_n < 1:
             raise ValueError("style_pair_n must be >= 1")
+        if self.gen_batch < 1:
+            raise ValueError("gen_batch must be >= 1")
+
+    @property
+    def effective_attention(self) -> str:
+        """The attention kernel used while fine-tuning (``auto``: sdpa for the fast recipe)."""
+        if self.attention == "auto":
+            return "sdpa" if self.recipe == "fast" else "einsum"
+        return self.attention
 
     @property
     def effective_spn_weight(self) -> float:

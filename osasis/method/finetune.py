@@ -31,12 +31,14 @@ from osasis.api import build_spn, encode, invert, reverse_step, sample_images, s
 from osasis.diffusion.structural import structural_schedule
 from osasis.method.checkpoint import STATE_FILE, load_train_state, save_train_state
 from osasis.method.losses import TERMS, LossWeights, StyleTargets, osasis_losses
+from osasis.networks.common import attention_backend
 from osasis.networks.diffae_unet import DiffAEAutoencoder
 from osasis.networks.spn import SPN
 from osasis.weights import LatentStats
 
 log = logging.getLogger(__name__)
 LOSS_FILE = "losses.csv"
+RECIPES = ("official", "fast")
 SAMPLES_DIR = "samples"
 
 
@@ -64,6 +66,12 @@ class TrainSettings:
     sample_every: int = 50
     seed: int = 0
     spn_config: Any = "spn_default"  # a name or an SPNConfig
+    # ---- recipe: "official" (one synthetic batch per iteration) or "fast" (see docs/OSASIS.md, "Fast recipe")
+    recipe: str = "official"
+    gen_batch: int = 64  # fast: synthetic images generated (and inverted) per batched call
+    attention: str = "einsum"  # einsum (official formula) | sdpa (same function, fused kernel)
+    compile: bool = False  # torch.compile ε^B's forward (fast recipe option; CUDA)
+    grad_checkpoint: bool = False  # recompute UNet blocks in backward (lower peak memory, same gradients)
 
 
 @dataclass
@@ -160,9 +168,70 @@ def save_grid(path: Path, rows: list[torch.Tensor]) -> None:
     imageio.save_png(torch.cat(out, dim=1), path)
 
 
+@dataclass
+class SyntheticBatch:
+    """One iteration's content inputs: images (B,3,R,R in [-1,1]), z_in, their x_t0 and E(images)."""
+
+    images: torch.Tensor
+    z_in: torch.Tensor
+    x_in: torch.Tensor
+    emb_in: torch.Tensor
+
+
+@torch.no_grad()
+def synthesize(models: TrainModels, s: TrainSettings, sched: Any, gen: torch.Generator, device: torch.device,
+               n_iterations: int) -> list[SyntheticBatch]:  # fmt: skip
+    """The content inputs of the next ``n_iterations`` iterations.
+
+    Official recipe: one call per iteration (latent noise, then x_T, drawn from ``gen``). Fast recipe: the same
+    draws in the same order, then ``gen_batch``-sized batched calls of the frozen ε^A — the same numbers up to
+    floating-point batch effects (tested within 1e-5 in fp32), the random stream unchanged.
+    """
+    a = models.model_a
+    c = models.latent_net.config.num_channels
+    size = (a.config.in_channels, a.config.image_size, a.config.image_size)
+    if s.recipe == "official":
+        out = []
+        for _ in range(n_iterations):
+            z = sample_latent(models.latent_net, models.stats, s.batch_size, steps=s.latent_steps, generator=gen,
+                              device=device)  # fmt: skip
+            images = sample_images(a, z, steps=s.sample_steps, generator=gen, precision=s.precision)
+            z_in = encode(a, images)
+            x_in = invert(a, images, z_in, schedule=sched, precision=s.precision)
+            out.append(SyntheticBatch(images, z_in, x_in, models.embed(images)))
+        return out
+    noise, x_T = [], []
+    for _ in range(n_iterations):  # the official draw order: latent noise, then x_T, per iteration
+        noise.append(torch.randn(s.batch_size, c, generator=gen, device=gen.device))
+        x_T.append(torch.randn(s.batch_size, *size, generator=gen, device=gen.device))
+    noise_all, x_T_all = torch.cat(noise), torch.cat(x_T)
+    parts: dict[str, list[torch.Tensor]] = {"images": [], "z_in": [], "x_in": [], "emb_in": []}
+    for lo in range(0, noise_all.shape[0], max(1, s.gen_batch)):
+        hi = lo + max(1, s.gen_batch)
+        z = sample_latent(models.latent_net, models.stats, 0, steps=s.latent_steps, device=device,
+                          noise=noise_all[lo:hi])  # fmt: skip
+        images = sample_images(a, z, steps=s.sample_steps, x_T=x_T_all[lo:hi], precision=s.precision)
+        z_in = encode(a, images)
+        parts["images"].append(images)
+        parts["z_in"].append(z_in)
+        parts["x_in"].append(invert(a, images, z_in, schedule=sched, precision=s.precision))
+        parts["emb_in"].append(models.embed(images))
+    full = {k: torch.cat(v) for k, v in parts.items()}
+    b = s.batch_size
+    return [SyntheticBatch(**{k: v[i * b:(i + 1) * b] for k, v in full.items()}) for i in range(n_iterations)]
+
+
 def finetune(models: TrainModels, s: TrainSettings, state_dir: Path, *, device: torch.device, run_key: str = "",
              on_iteration: Callable[[int], None] | None = None) -> FinetuneResult:  # fmt: skip
     """Train ε^B + SPN; resumes from ``state_dir/train_state.pt`` when it holds the same ``run_key``."""
+    if s.recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {s.recipe!r}")
+    with attention_backend(s.attention):
+        return _finetune(models, s, state_dir, device=device, run_key=run_key, on_iteration=on_iteration)
+
+
+def _finetune(models: TrainModels, s: TrainSettings, state_dir: Path, *, device: torch.device, run_key: str,
+              on_iteration: Callable[[int], None] | None) -> FinetuneResult:  # fmt: skip
     state_dir = Path(state_dir)
     sched = structural_schedule("training", s.t0, s.schedule, grids=tuple(s.grids))
     rev = sched.reverse_schedule()
@@ -182,22 +251,24 @@ def finetune(models: TrainModels, s: TrainSettings, state_dir: Path, *, device: 
             run.restore(saved)
             log.info("osasis: resuming fine-tuning at iteration %d from %s", run.iteration, state_dir)
         resumed_from = run.iteration
+        run.model_b.gradient_checkpointing = s.grad_checkpoint
+        model_b = torch.compile(run.model_b) if s.compile else run.model_b
+        queue: list[SyntheticBatch] = []
         for i in progress(range(run.iteration, s.iterations), desc="osasis finetune", total=s.iterations,
                           initial=run.iteration):  # fmt: skip
-            with torch.no_grad():
-                z = sample_latent(models.latent_net, models.stats, s.batch_size, steps=s.latent_steps,
-                                  generator=run.gen, device=device)  # fmt: skip
-                images = sample_images(a, z, steps=s.sample_steps, generator=run.gen, precision=s.precision)
-                z_in = encode(a, images)
-                x_in = invert(a, images, z_in, schedule=sched, precision=s.precision)
-                emb_in = models.embed(images)
+            if not queue:  # chunks end on checkpoint iterations, so a saved generator state is the official one
+                ahead = 1 if s.recipe == "official" else max(1, s.gen_batch // s.batch_size)
+                to_checkpoint = s.checkpoint_every - i % s.checkpoint_every
+                queue = synthesize(models, s, sched, run.gen, device, min(ahead, to_checkpoint, s.iterations - i))
+            batch = queue.pop(0)
+            images, z_in, x_in, emb_in = batch.images, batch.z_in, batch.x_in, batch.emb_in
             x_st = x_st0
             sums = dict.fromkeys(("total", *TERMS), 0.0)
             for k in sched.reverse_indices:
-                x_st_next, x0_st = reverse_step(run.model_b, x_st, k, rev, style_code, spn=run.spn,
+                x_st_next, x0_st = reverse_step(model_b, x_st, k, rev, style_code, spn=run.spn,
                                                 spn_image=models.style_a, spn_weight=s.style_spn_weight,
                                                 precision=s.precision)  # fmt: skip
-                x_in_next, x0_in = reverse_step(run.model_b, x_in, k, rev, z_in, spn=run.spn, spn_image=images,
+                x_in_next, x0_in = reverse_step(model_b, x_in, k, rev, z_in, spn=run.spn, spn_image=images,
                                                 spn_weight=s.spn_weight, precision=s.precision)  # fmt: skip
                 total, terms = osasis_losses(models.embed, models.lpips, targets, emb_in, x0_in, x0_st, s.weights)
                 run.opt_unet.zero_grad(set_to_none=True)
@@ -224,6 +295,7 @@ def finetune(models: TrainModels, s: TrainSettings, state_dir: Path, *, device: 
     if not run.history or run.iteration < s.iterations:
         write_losses(state_dir / LOSS_FILE, run.history)
     steps = int(next(iter(run.opt_unet.state.values()), {}).get("step", 0)) if run.opt_unet.state else 0
+    run.model_b.gradient_checkpointing = False
     run.model_b.eval().requires_grad_(False)
     if run.spn is not None:
         run.spn.eval().requires_grad_(False)

@@ -29,9 +29,13 @@ def named_config(name: str) -> Any:
 
 
 def precision_for(cfg: OSASISConfig, device: torch.device) -> str:
-    """``auto``: fp16 autocast on CUDA (the official ``conf.fp16``), fp32 elsewhere."""
+    """``auto``: fp16 autocast on CUDA (the official ``conf.fp16``; bf16 for the fast recipe on GPUs that have
+    it), fp32 elsewhere."""
     if cfg.precision == "auto":
-        return "fp16" if device.type == "cuda" else "fp32"
+        if device.type != "cuda":
+            return "fp32"
+        fast_bf16 = getattr(cfg, "recipe", "official") == "fast" and torch.cuda.is_bf16_supported()
+        return "bf16" if fast_bf16 else "fp16"
     return cfg.precision
 
 

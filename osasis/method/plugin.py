@@ -109,7 +109,9 @@ class OSASIS(StylizationMethod):
             spn_weight=cfg.effective_spn_weight, style_spn_weight=cfg.effective_style_spn_weight,
             use_spn=cfg.use_spn, style_code=cfg.style_branch_code, dropout=cfg.dropout_during_finetune,
             precision=self.precision, checkpoint_every=cfg.checkpoint_every, sample_every=cfg.sample_every,
-            seed=self.seed, spn_config=models.named_config(cfg.spn_config),
+            seed=self.seed, spn_config=models.named_config(cfg.spn_config), recipe=cfg.recipe,
+            gen_batch=cfg.gen_batch, attention=cfg.effective_attention, compile=cfg.compile,
+            grad_checkpoint=cfg.grad_checkpoint,
         )  # fmt: skip
 
     def infer_settings(self) -> InferSettings:

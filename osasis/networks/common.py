@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -74,11 +75,34 @@ class Downsample(nn.Module):
         return self.op(x)
 
 
+#: Attention kernel of :func:`qkv_attention_legacy`: ``einsum`` (the official formula) or ``sdpa``
+#: (``F.scaled_dot_product_attention``, the same function; fused/flash kernels on GPUs). Set with
+#: :func:`attention_backend`.
+_ATTENTION = {"backend": "einsum"}
+ATTENTION_BACKENDS = ("einsum", "sdpa")
+
+
+@contextmanager
+def attention_backend(name: str) -> Iterator[None]:
+    """Use ``name`` (``einsum`` | ``sdpa``) for every DiffAE/ADM attention block inside the ``with`` block."""
+    if name not in ATTENTION_BACKENDS:
+        raise ValueError(f"attention backend must be one of {ATTENTION_BACKENDS}, got {name!r}")
+    previous = _ATTENTION["backend"]
+    _ATTENTION["backend"] = name
+    try:
+        yield
+    finally:
+        _ATTENTION["backend"] = previous
+
+
 def qkv_attention_legacy(qkv: torch.Tensor, n_heads: int) -> torch.Tensor:
     """Multi-head attention on ``[N, heads*3*C, T]`` with heads split before q/k/v (legacy ordering)."""
     bs, width, length = qkv.shape
     ch = width // (3 * n_heads)
     q, k, v = qkv.reshape(bs * n_heads, ch * 3, length).split(ch, dim=1)
+    if _ATTENTION["backend"] == "sdpa":  # softmax(q^T k / sqrt(ch)) v^T: the einsum below, fused
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return out.transpose(1, 2).reshape(bs, -1, length)
     scale = 1 / math.sqrt(math.sqrt(ch))
     weight = torch.einsum("bct,bcs->bts", q * scale, k * scale)
     weight = torch.softmax(weight.float(), dim=-1).type(weight.dtype)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.utils.checkpoint
 from torch import nn
 
 from osasis.configs import DiffAEConfig
@@ -167,13 +168,23 @@ class DiffAEAutoencoder(nn.Module):
             enc_cond = [cond_style if lv in mix.style_levels else cond for lv in self.input_levels]
             dec_cond = [cond_style if lv in mix.style_levels else cond for lv in self.output_levels]
             mid_cond = cond_style if mix.middle == "style" else cond
+        run = self._run_block
         skips: list[list[torch.Tensor]] = [[] for _ in range(self.config.num_levels)]
         h = x.float()
         for block, level, c in zip(self.input_blocks, self.input_levels, enc_cond):
-            h = block(h, emb=emb, cond=c)
+            h = run(block, h, emb=emb, cond=c)
             skips[level].append(h)
-        h = self.middle_block(h, emb=emb, cond=mid_cond)
+        h = run(self.middle_block, h, emb=emb, cond=mid_cond)
         for block, level, c in zip(self.output_blocks, self.output_levels, dec_cond):
             lateral = skips[level].pop() if skips[level] else None
-            h = block(h, emb=emb, cond=c, lateral=lateral)
+            h = run(block, h, emb=emb, cond=c, lateral=lateral)
         return self.out(h)
+
+    #: Recompute each UNet block in the backward pass instead of storing its activations (fine-tuning memory).
+    #: Same values and gradients (dropout masks are replayed: ``preserve_rng_state``); off by default.
+    gradient_checkpointing: bool = False
+
+    def _run_block(self, block: nn.Module, h: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(block, h, use_reentrant=False, **kwargs)
+        return block(h, **kwargs)
