@@ -24,7 +24,7 @@ from benchmark.errors import CheckpointError
 from benchmark.methods.base import StylizationMethod
 from benchmark.metrics.lpips import get_lpips
 from osasis.method import models
-from osasis.method.checkpoint import MODEL_FILE, STATE_FILE, load_style_model, save_style_model
+from osasis.method.checkpoint import MODEL_FILE, STATE_FILE, STATE_RECORD, load_style_model, save_style_model
 from osasis.method.config import OSASISConfig
 from osasis.method.edit import EditSettings, edit_codes
 from osasis.method.embedders import get_embedder
@@ -46,7 +46,7 @@ INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "infer_grids", "m
 def remove_train_state(state_dir: Path) -> None:
     """Remove what fine-tuning wrote under ``state_dir`` (state, losses, sample grids), then the folder if empty;
     anything else found there (``state_dir`` is a user setting) is left alone."""
-    for name in (STATE_FILE, LOSS_FILE):
+    for name in (STATE_FILE, STATE_RECORD, LOSS_FILE):
         (state_dir / name).unlink(missing_ok=True)
     samples = state_dir / SAMPLES_DIR
     if samples.is_dir() and not samples.is_symlink():
