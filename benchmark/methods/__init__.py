@@ -15,6 +15,7 @@ METHODS: Registry[StylizationMethod] = Registry("method", StylizationMethod, "os
 METHODS.add_lazy("color-stats-transfer", "benchmark.methods.color_stats:ColorStatsTransfer")
 METHODS.add_lazy("jojogan", "baselines.jojogan.method:JoJoGAN")
 METHODS.add_lazy("osasis", "osasis.method.plugin:OSASIS")
+METHODS.add_lazy("diffuseit", "baselines.diffuseit.method:DiffuseIT")
 
 
 def create_method(name: str, config: dict | None = None, **kwargs: object) -> StylizationMethod:
