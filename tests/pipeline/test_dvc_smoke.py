@@ -26,7 +26,8 @@ TINY = {
     "method_cfg": {"osasis": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
                    "osasis-spn-off": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
                    "osasis-mix-reversed": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
-                   "jojogan": {"iterations": 4, "projector_steps": 4}},
+                   "jojogan": {"iterations": 4, "projector_steps": 4},
+                   "diffuseit": {"skip_timesteps": 16}},
     "ablation": {"methods": ["osasis-spn-off", "osasis-mix-reversed"]},
 }  # fmt: skip
 
