@@ -31,7 +31,8 @@ from baselines.diffuseit.guides import ArcFaceGuide, GuideFeatures, _Guide
 from osasis.diffusion.schedule import Schedule
 from osasis.diffusion.steps import ModelFn, Posterior, ddpm_step, p_mean_variance, q_sample
 
-TERMS = ("ssim", "contra", "dir_cls", "style", "pixel", "range", "identity")
+#: the loss terms, in the order upstream adds them
+TERMS = ("ssim", "contra", "dir_cls", "style", "range", "pixel", "identity")
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class DiffuseITGuidance:
         step = self.loss_terms(x, k, post, tg)
         if not step.terms:
             return torch.zeros_like(x), step
-        total = torch.stack(list(step.terms.values())).sum()
+        total = sum(step.terms[name].sum() for name in TERMS if name in step.terms)
         (grad,) = torch.autograd.grad(total, x)
         step.terms = {name: v.detach() for name, v in step.terms.items()}
         return -grad, step
