@@ -18,13 +18,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from baselines.diffuseit.losses import arcface_crop
 from benchmark import assets
 from benchmark.checkpoints import load_state_strict, load_tensors
 from benchmark.features.dino_vit import VIT_B8, DinoViT, ViTConfig, load_dino
 from benchmark.features.vgg_alex import SLICE_ENDS, SlicedFeatures
 from benchmark.nets.ir_se import IRSEBackbone, ir_se50
-
-from baselines.diffuseit.losses import arcface_crop
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

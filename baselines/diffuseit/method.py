@@ -140,7 +140,8 @@ class DiffuseIT(StylizationMethod):
     def load(self, reference: Path, workdir: Path) -> None:
         """Load the ADM strictly, the guide networks and the style image at the model's size."""
         cfg = self.config
-        unet = load_adm(cfg.model_path, get_config(cfg.model_config), asset=cfg.model if cfg.model_path is None else None,
+        asset = cfg.model if cfg.model_path is None else None
+        unet = load_adm(cfg.model_path, get_config(cfg.model_config), asset=asset,
                         what="DiffuseIT FFHQ ADM (ffhq_10m.pt)", device=self.device).requires_grad_(False)  # fmt: skip
         self.image_size = unet.config.image_size
 

@@ -95,9 +95,13 @@ class DiffuseITGuidance:
     """The gradient of the DiffuseIT loss with respect to x_t, on top of the shared posterior."""
 
     def __init__(self, model: ModelFn, sched: Schedule, guide: _Guide | None, arcface: ArcFaceGuide | None,
-                 weights: LossWeights, settings: SamplerSettings) -> None:  # fmt: skip
+                 weights: LossWeights, settings: SamplerSettings, *,
+                 upstream_passes: bool = False) -> None:  # fmt: skip
+        """``upstream_passes`` runs the networks as often as the official code (a second UNet pass every step; one
+        guide pass per ViT term plus the no-grad passes of the source and style images), for the benchmark."""
         self.model, self.sched, self.guide, self.arcface = model, sched, guide, arcface
         self.weights, self.settings = weights, settings
+        self.upstream_passes = upstream_passes
         w = weights
         self.uses_guide = any(v != 0 for v in (w.ssim, w.contra, w.dir_cls, w.style))
         if self.uses_guide and guide is None:
@@ -127,7 +131,8 @@ class DiffuseITGuidance:
         """Weighted per-image terms at x_t (differentiable in ``x``)."""
         sched, w = self.sched, self.weights
         kg = guidance_index(sched, k)
-        x0 = post.x0_pred if torch.equal(kg, k) else p_mean_variance(self.model, x, kg, sched, clip=False).x0_pred
+        reuse = torch.equal(kg, k) and not self.upstream_passes
+        x0 = post.x0_pred if reuse else p_mean_variance(self.model, x, kg, sched, clip=False).x0_pred
         if self.settings.noise_aug:
             fac = torch.sqrt(1.0 - sched.alphas_cumprod.to(x.device)[kg]).reshape(-1, 1, 1, 1)
             x_in = x0 * fac.float() + x * (1 - fac).float()
@@ -139,15 +144,26 @@ class DiffuseITGuidance:
             assert self.guide is not None
             feats: GuideFeatures = self.guide.features(x_in)
             step.cls = feats.cls.detach()
+            if self.upstream_passes:  # the official loss recomputes everything per term
+                guide = self.guide
+                with torch.no_grad():
+                    tg = Targets(tg.source, tg.style, L.key_self_similarity(guide.features(tg.source).keys),
+                                 guide.features(tg.source).keys, guide.features(tg.style).cls, tg.source_id,
+                                 tg.prev_cls)  # fmt: skip
+                passes = iter([feats] + [guide.features(x_in) for _ in range(3)])
+                feats_for = {name: next(passes) for name in ("ssim", "contra", "dir_cls", "style")}
+            else:
+                feats_for = dict.fromkeys(("ssim", "contra", "dir_cls", "style"), feats)
             if w.ssim:
-                terms["ssim"] = w.ssim * L.self_similarity_loss(feats.keys, tg.source_self_sim)
+                terms["ssim"] = w.ssim * L.self_similarity_loss(feats_for["ssim"].keys, tg.source_self_sim)
             if w.contra:
-                terms["contra"] = w.contra * L.patch_nce_loss(feats.keys, tg.source_keys)
+                terms["contra"] = w.contra * L.patch_nce_loss(feats_for["contra"].keys, tg.source_keys)
             if w.dir_cls:
                 active = (kg > self.settings.diff_iter).float()
-                terms["dir_cls"] = w.dir_cls * active * L.semantic_divergence_loss(feats.cls, tg.prev_cls)
+                divergence = L.semantic_divergence_loss(feats_for["dir_cls"].cls, tg.prev_cls)
+                terms["dir_cls"] = w.dir_cls * active * divergence
             if w.style:
-                terms["style"] = w.style * L.style_cls_loss(feats.cls, tg.style_cls)
+                terms["style"] = w.style * L.style_cls_loss(feats_for["style"].cls, tg.style_cls)
         if w.pixel:
             terms["pixel"] = w.pixel * L.pixel_loss(x_in, tg.style)
         if w.range:
@@ -157,7 +173,8 @@ class DiffuseITGuidance:
             terms["identity"] = w.identity * L.identity_loss(self.arcface(x_in), tg.source_id)
         return step
 
-    def gradient(self, x: torch.Tensor, k: torch.Tensor, post: Posterior, tg: Targets) -> tuple[torch.Tensor, GuidanceStep]:
+    def gradient(self, x: torch.Tensor, k: torch.Tensor, post: Posterior,
+                 tg: Targets) -> tuple[torch.Tensor, GuidanceStep]:  # fmt: skip
         """−∇ₓ Σ_images Σ_terms (official ``cond_fn``), and the step's terms."""
         step = self.loss_terms(x, k, post, tg)
         if not step.terms:
@@ -166,6 +183,9 @@ class DiffuseITGuidance:
         (grad,) = torch.autograd.grad(total, x)
         step.terms = {name: v.detach() for name, v in step.terms.items()}
         return -grad, step
+
+
+StepCallback = Callable[[torch.Tensor, torch.Tensor, GuidanceStep], None]
 
 
 @dataclass
@@ -181,7 +201,7 @@ def _randn(shape: Sequence[int], gen: torch.Generator, like: torch.Tensor) -> to
 
 
 def guided_sample(guidance: DiffuseITGuidance, targets: Targets, generators: Sequence[torch.Generator],
-                  callback: Callable[[torch.Tensor, torch.Tensor, GuidanceStep], None] | None = None) -> SampleResult:  # fmt: skip
+                  callback: StepCallback | None = None) -> SampleResult:  # fmt: skip
     """Translate ``targets.source`` (rows independent); ``generators[i]`` drives image i's noise.
 
     ``targets.prev_cls`` is updated in place (upstream carries the previous x_in across restarts and iterations).
@@ -211,7 +231,8 @@ def guided_sample(guidance: DiffuseITGuidance, targets: Targets, generators: Seq
         k_rows = k[rows]
         info: dict[str, GuidanceStep] = {}
 
-        def guide_fn(xx: torch.Tensor, kk: torch.Tensor, post: Posterior) -> torch.Tensor:
+        def guide_fn(xx: torch.Tensor, kk: torch.Tensor, post: Posterior, tg: Targets = tg,
+                     info: dict[str, GuidanceStep] = info) -> torch.Tensor:  # fmt: skip
             grad, info["step"] = guidance.gradient(xx, kk, post, tg)
             return grad
 

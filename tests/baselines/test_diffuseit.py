@@ -12,7 +12,7 @@ import torch
 from baselines.diffuseit import losses as L
 from baselines.diffuseit.color_match import color_match, mkl_transfer, stretch
 from baselines.diffuseit.guides import ArcFaceGuide, DinoGuide, VGGGuide
-from baselines.diffuseit.sampler import DiffuseITGuidance, LossWeights, SamplerSettings, guided_sample, guidance_index
+from baselines.diffuseit.sampler import DiffuseITGuidance, LossWeights, SamplerSettings, guidance_index, guided_sample
 from benchmark.errors import CheckpointError, ConfigError
 from benchmark.features.dino_vit import DinoViT, ViTConfig
 from benchmark.methods import METHODS, create_method
@@ -133,8 +133,8 @@ def test_restart_rule() -> None:
     k0 = n - skip - 1
     always = SamplerSettings(skip_timesteps=skip, first_step_repeats=repeats, restart_threshold=-1.0, max_restarts=2)
     only_range = LossWeights(ssim=0, contra=0, dir_cls=0, style=0, pixel=0, range=1.0, identity=0)
-    result = guided_sample(_guidance(always, only_range), _guidance(always, only_range).targets(_images(1, 8), _images(1, 9)),
-                           [torch.Generator().manual_seed(0)])  # fmt: skip
+    g = _guidance(always, only_range)
+    result = guided_sample(g, g.targets(_images(1, 8), _images(1, 9)), [torch.Generator().manual_seed(0)])
     assert result.restarts == [2]
     assert result.guided_steps == [2 * (repeats + 1) + repeats + k0]  # two cut trajectories, then a full one
     never = SamplerSettings(skip_timesteps=skip, first_step_repeats=repeats, restart_threshold=1e9, max_restarts=2)
@@ -151,8 +151,9 @@ def test_loss_terms_on_known_values() -> None:
     nce = L.patch_nce_loss(keys, keys)
     cos = L.key_self_similarity(keys).masked_fill(torch.eye(5, dtype=torch.bool), -10.0)
     logits = torch.cat([torch.ones(2, 5, 1), cos], dim=2) / 0.07
-    torch.testing.assert_close(nce, torch.nn.functional.cross_entropy(logits.reshape(10, 6), torch.zeros(10, dtype=torch.long),
-                                                                      reduction="none").reshape(2, 5).mean(1))  # fmt: skip
+    expected = torch.nn.functional.cross_entropy(logits.reshape(10, 6), torch.zeros(10, dtype=torch.long),
+                                                 reduction="none").reshape(2, 5).mean(1)  # fmt: skip
+    torch.testing.assert_close(nce, expected)
     x = torch.tensor([-2.0, 0.0, 0.5, 1.5]).reshape(1, 1, 2, 2)
     torch.testing.assert_close(L.range_loss(x), torch.tensor([(1.0 + 0.25) / 4]))
     assert L.arcface_crop(torch.rand(1, 3, 256, 256)).shape == (1, 3, 112, 112)
@@ -168,7 +169,8 @@ def test_vgg_stand_in_guide_uses_real_weights() -> None:
 def test_color_match_properties() -> None:
     g = torch.Generator().manual_seed(0)
     src = torch.randint(0, 256, (3, 16, 16), generator=g).double()
-    ref = (torch.rand(3, 3, generator=g).double() @ torch.randint(30, 200, (3, 256), generator=g).double()).reshape(3, 16, 16)
+    mix = torch.rand(3, 3, generator=g).double()
+    ref = (mix @ torch.randint(30, 200, (3, 256), generator=g).double()).reshape(3, 16, 16)
     res = mkl_transfer(stretch(src), stretch(ref))
     cov_res, cov_ref = torch.cov(res.reshape(3, -1)), torch.cov(stretch(ref).reshape(3, -1))
     torch.testing.assert_close(cov_res, cov_ref, rtol=1e-6, atol=1e-9)  # MKL maps the covariance exactly
@@ -200,7 +202,8 @@ def test_n_samples_scores_sample_zero(tiny_adm_file: Path, tmp_path: Path) -> No
     images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     outs = []
     for n in (1, 2):
-        method = create_method("diffuseit", {**_tiny_method_config(tiny_adm_file), "n_samples": n}, seed=0, resolution=32)
+        cfg = {**_tiny_method_config(tiny_adm_file), "n_samples": n}
+        method = create_method("diffuseit", cfg, seed=0, resolution=32)
         method.prepare(ref, tmp_path / f"w{n}")
         method.load(ref, tmp_path / f"w{n}")
         outs.append(method.stylize(images, ["a", "b"]))
