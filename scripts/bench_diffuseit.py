@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4, help="images")
     parser.add_argument("--profile", default="profiles/smoke.yaml")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--grid", type=Path, default=None, help="optional PNG: inputs over colour-matched outputs")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = dict(yaml.safe_load(Path(args.profile).read_text())["method_cfg"]["diffuseit"])
@@ -56,6 +57,9 @@ def main() -> None:
     singles = [guided_sample(naive, naive.targets(source[i : i + 1], method._style), [generator(0, "diffuseit", n, 0)])
                for i, n in enumerate(names)]  # fmt: skip
     t_naive = (time.perf_counter() - start) / args.n
+    if args.grid is not None:
+        rows = [torch.cat(list(faces[: args.n]), dim=2), torch.cat(list(method.postprocess(batched.x0)), dim=2)]
+        imageio.save_png(torch.cat(rows, dim=1), args.grid)
     diff = max(float((batched.x0[i] - s.x0[0]).abs().max()) for i, s in enumerate(singles))
     print(json.dumps({"images": args.n, "threads": args.threads, "guided_steps_per_image": batched.guided_steps,
                       "restarts": batched.restarts, "seconds_per_image_ours": round(t_ours, 3),
