@@ -215,17 +215,23 @@ def load_osasis(path: str | Path | None = None, config: str | DiffAEConfig = "di
     return _to(model, device), spn
 
 
-def load_p2(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq256", *,
-            device: str | torch.device = "cpu") -> ADMUNet:  # fmt: skip
-    """P2-weighting FFHQ DDPM (``ffhq_p2.pt``, a plain state dict)."""
-    path = _path(path, ASSET_P2)
-    what = "P2-weighting FFHQ DDPM (ADM UNet)"
+def load_adm(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq256", *, asset: str | None = ASSET_P2,
+             what: str = "ADM UNet", device: str | torch.device = "cpu") -> ADMUNet:  # fmt: skip
+    """A guided-diffusion ADM UNet from a plain state dict, strictly (P2's ``ffhq_p2.pt``, DiffuseIT's
+    ``ffhq_10m.pt``); ``asset`` is resolved through the manifest when ``path`` is None."""
+    path = _path(path, asset)
     state = load_tensors(path, what)
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{what}: {path} holds a {type(state).__name__}, expected a state dict")
     model = ADMUNet(get_config(config))
     load_state_strict(model, state, path, what)
     return _to(model, device)
+
+
+def load_p2(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq256", *,
+            device: str | torch.device = "cpu") -> ADMUNet:  # fmt: skip
+    """P2-weighting FFHQ DDPM (``ffhq_p2.pt``, a plain state dict)."""
+    return load_adm(path, config, asset=ASSET_P2, what="P2-weighting FFHQ DDPM (ADM UNet)", device=device)
 
 
 # ----------------------------------------------------------------------------------------------------- savers

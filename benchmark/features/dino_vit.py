@@ -126,6 +126,17 @@ class DinoViT(nn.Module):
         k = last.attn.qkv_heads(last.norm1(t))[1]  # B x heads x N x d
         return k.transpose(1, 2).reshape(t.shape[0], t.shape[1], -1)
 
+    def last_keys_and_cls(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One pass: the last block's keys (as :meth:`last_keys`) and the [CLS] token of the last block's output
+        before the final norm (Splice/DiffuseIT ``get_feature_from_input(x)[-1][:, 0]``): ``(B x N x D, B x D)``."""
+        t = self.tokens(x)
+        for block in self.blocks[:-1]:
+            t = block(t)
+        last = self.blocks[-1]
+        k = last.attn.qkv_heads(last.norm1(t))[1]
+        keys = k.transpose(1, 2).reshape(t.shape[0], t.shape[1], -1)
+        return keys, last(t)[:, 0]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self.tokens(x)
         for block in self.blocks:

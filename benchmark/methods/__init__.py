@@ -17,6 +17,7 @@ METHODS.add_lazy("jojogan", "baselines.jojogan.method:JoJoGAN")
 METHODS.add_lazy("inst", "baselines.inst.method:InST")
 METHODS.add_lazy("osasis", "osasis.method.plugin:OSASIS")
 METHODS.add_lazy("mtg", "baselines.mtg.method:MTG")
+METHODS.add_lazy("diffuseit", "baselines.diffuseit.method:DiffuseIT")
 
 
 def create_method(name: str, config: dict | None = None, **kwargs: object) -> StylizationMethod:

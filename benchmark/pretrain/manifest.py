@@ -35,7 +35,7 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
     ),
     "smoke_p2": (
         "p2_smoke64.pt",
-        ["osasis/weights.py", "benchmark/pretrain/quality.py"],
+        ["osasis/weights.py", "benchmark/pretrain/quality.py", "baselines/diffuseit/method.py"],
         "Tiny P2-style ADM DDPM with learned variance (P2_SMOKE) in the ffhq_p2.pt layout (plain EMA state dict); "
         "fp16 storage. Load with osasis.load_p2(path, P2_SMOKE).",
     ),

@@ -147,6 +147,9 @@ def paper_tables(summary: pd.DataFrame, params: dict[str, Any], pub: Published,
     out.tables["table1"] = table1(summary, methods, metrics, split, digits, labels, t1.get("reference_sets"),
                                   f"Table 1: {split.replace('_', '-')} inputs ({profile} profile)")  # fmt: skip
     out.tables["table1"].notes += banner
+    # profile-declared per-method notes (e.g. stand-in networks of the smoke profile): `report.method_notes`
+    method_notes = dict(cfg.get("method_notes") or {})
+    out.tables["table1"].notes += [f"{m}: {method_notes[m]}" for m in methods if m in method_notes]
     out.raw["table1"] = summary[(summary["split"] == split) & summary["method"].isin(methods)
                                 & summary["metric"].isin(metrics)]  # fmt: skip
     ext_metrics = list(t1.get("extended_metrics") or sorted(summary["metric"].unique()))

@@ -1,4 +1,5 @@
-"""Single diffusion steps shared by every loop: DDIM (both directions), DDPM ancestral, forward noising.
+"""Single diffusion steps shared by every loop: DDIM (both directions), DDPM ancestral (optionally guided), forward
+noising, and the reverse-step posterior (mean, variance) that guidance builds on.
 
 All steps take a model-agnostic callable ``model(x, t, **cond) -> output`` where ``t`` holds *original*
 timesteps and ``output`` is ε (C channels) or ε stacked with variance values (2C channels, learned σ).
@@ -89,14 +90,25 @@ def q_sample(x0: torch.Tensor, k: int | torch.Tensor, sched: Schedule, generator
     return sched.coef("sqrt_alphas_cumprod", k, x0) * x0 + sched.coef("sqrt_one_minus_alphas_cumprod", k, x0) * noise
 
 
-def ddpm_step(model: ModelFn, x: torch.Tensor, k: int | torch.Tensor, sched: Schedule,
-              cond: Mapping[str, Any] | None = None, *, generator: torch.Generator | None = None, clip: bool = True,
-              precision: str | None = None) -> StepOutput:  # fmt: skip
-    """Ancestral DDPM step ``k → k-1`` (guided-diffusion ``p_sample``).
+class Posterior(NamedTuple):
+    """The model's reverse-step distribution p(x_{k-1} | x_k) = N(mean, variance) (guided-diffusion
+    ``p_mean_variance``), with the x̂0 and raw ε it was derived from."""
+
+    mean: torch.Tensor
+    variance: torch.Tensor
+    log_variance: torch.Tensor
+    x0_pred: torch.Tensor
+    eps: torch.Tensor
+
+
+def p_mean_variance(model: ModelFn, x: torch.Tensor, k: int | torch.Tensor, sched: Schedule,
+                    cond: Mapping[str, Any] | None = None, *, clip: bool = True,
+                    precision: str | None = None) -> Posterior:  # fmt: skip
+    """Posterior mean and (learned or fixed) variance at grid index ``k``.
 
     With a 2C-channel output the variance is the learned interpolation (``learned_range``) between the clipped
     posterior variance and β of the (respaced) schedule; with C channels the posterior variance is used.
-    No noise is added at ``k == 0``.
+    Differentiable in ``x`` (guidance calls it with gradients enabled).
     """
     k = _index(k, x)
     eps_raw, var_values = split_output(call_model(model, x, sched.model_t(k), cond, precision), x.shape[1])
@@ -108,6 +120,32 @@ def ddpm_step(model: ModelFn, x: torch.Tensor, k: int | torch.Tensor, sched: Sch
         log_var = frac * sched.coef("log_betas", k, x) + (1 - frac) * min_log
     else:
         log_var = min_log
+    return Posterior(mean, torch.exp(log_var), log_var, x0, eps_raw)
+
+
+#: ``guidance(x, k, posterior) -> gradient``: the gradient of log p(y | x_k) that shifts the mean by Σ·gradient.
+Guidance = Callable[[torch.Tensor, torch.Tensor, Posterior], torch.Tensor]
+
+
+def ddpm_step(model: ModelFn, x: torch.Tensor, k: int | torch.Tensor, sched: Schedule,
+              cond: Mapping[str, Any] | None = None, *, generator: torch.Generator | None = None, clip: bool = True,
+              precision: str | None = None, noise: torch.Tensor | None = None,
+              guidance: Guidance | None = None) -> StepOutput:  # fmt: skip
+    """Ancestral DDPM step ``k → k-1`` (guided-diffusion ``p_sample``); no noise is added at ``k == 0``.
+
+    ``noise`` (default: drawn from ``generator``) is the standard normal sample of the step. ``guidance``
+    (Sohl-Dickstein conditioning, guided-diffusion ``condition_mean``) shifts the mean to ``mean + Σ·g`` with
+    ``g = guidance(x, k, posterior)``; call the step with gradients enabled and ``x`` requiring grad when the
+    guidance differentiates through the posterior. ``x_next`` is detached from any graph then.
+    """
+    k = _index(k, x)
+    post = p_mean_variance(model, x, k, sched, cond, clip=clip, precision=precision)
+    noise = _randn(x.shape, x, generator) if noise is None else noise
+    mean = post.mean
+    if guidance is not None:
+        mean = mean.detach() + post.variance.detach() * guidance(x, k, post).float()
     nonzero = (k != 0).float().reshape(-1, *([1] * (x.ndim - 1)))
-    x_next = mean + nonzero * torch.exp(0.5 * log_var) * _randn(x.shape, x, generator)
-    return StepOutput(x_next, x0, eps_from_x0(sched, x, k, x0))
+    x_next = mean + nonzero * torch.exp(0.5 * post.log_variance) * noise
+    if guidance is not None:
+        x_next = x_next.detach()
+    return StepOutput(x_next, post.x0_pred, eps_from_x0(sched, x, k, post.x0_pred))

@@ -28,7 +28,8 @@ TINY = {
                    "osasis-mix-reversed": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
                    "jojogan": {"iterations": 4, "projector_steps": 4},
                    "mtg": {"iterations": 2, "ii2s_steps": 2, "projector_steps": 4, "pca_samples": 1000},
-                   "inst": {"steps": 4, "checkpoint_every": 4, "ddim_steps": 4}},
+                   "inst": {"steps": 4, "checkpoint_every": 4, "ddim_steps": 4},
+                   "diffuseit": {"skip_timesteps": 16}},
     "ablation": {"methods": ["osasis-spn-off", "osasis-mix-reversed"]},
 }  # fmt: skip
 
