@@ -45,6 +45,15 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "Tiny StyleGAN2 (64 px, STYLEGAN2_SMOKE) in the rosinality layout {g, g_ema, d, latent_avg}; fp16 storage "
         "(latent_avg fp32). load_generator/load_discriminator infer the architecture from the shapes.",
     ),
+    "clip-tiny-smoke": (
+        "clip_smoke64.safetensors",
+        ["benchmark/features/clip.py", "osasis/method/embedders.py"],
+        "Tiny CLIP of the smoke world (open_clip CLIP, config benchmark/features/open_clip_configs/"
+        "ViT-T-8-smoke64.json: 64 px ViT, patch 8, + text transformer, context 32, open_clip's CLIP BPE "
+        "vocabulary), trained on smoke faces with ground-truth captions; safetensors state dict, fp16 storage. "
+        "Load with open_clip.create_model('ViT-T-8-smoke64', pretrained=path) after "
+        "benchmark.features.clip.register_configs().",
+    ),
 }
 
 
