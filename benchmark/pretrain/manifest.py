@@ -54,6 +54,13 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "Load with open_clip.create_model('ViT-T-8-smoke64', pretrained=path) after "
         "benchmark.features.clip.register_configs().",
     ),
+    "smoke_attribute_judge": (
+        "attribute_judge_smoke64.safetensors",
+        ["benchmark/pretrain/judge.py", "benchmark/stages/text_edit.py"],
+        "Attribute judge of the smoke world (benchmark.pretrain.judge.AttributeJudge: small CNN, 64 px, clean or "
+        "stylized faces -> hair colour/style, skin, hat, glasses, beard, hand, face paint); scores text edits "
+        "independently of the CLIP that drives them. safetensors state dict. Load with judge.load_judge(path).",
+    ),
 }
 
 

@@ -31,13 +31,15 @@ from benchmark.pretrain.common import TrainSettings, count_params, log
 from benchmark.pretrain.data import face_tensor
 from osasis.configs import config_to_dict
 
-MODELS = ("diffae", "latent", "p2", "stylegan2", "clip")
+MODELS = ("diffae", "latent", "p2", "stylegan2", "clip", "judge")
+CAPTIONED = ("clip", "judge")  # models that render their own captioned/labelled data
 FILES = {
     "diffae": ["diffae_smoke64_autoenc.ckpt"],
     "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
     "p2": ["p2_smoke64.pt"],
     "stylegan2": ["stylegan2_smoke64.pt"],
     "clip": ["clip_smoke64.safetensors"],
+    "judge": ["attribute_judge_smoke64.safetensors"],
 }
 #: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
@@ -49,6 +51,8 @@ RECIPES: dict[str, TrainSettings] = {
                                extra={"r1_gamma": 0.1, "continue_steps": 8000}),
     "clip": TrainSettings(steps=1000, batch_size=64, lr=1e-3, ema_decay=0.995, warmup=50,
                           extra={"n_train": 1000, "n_heldout": 300}),
+    "judge": TrainSettings(steps=600, batch_size=64, lr=2e-3, ema_decay=0.99, warmup=30,
+                           extra={"n_train": 1000, "n_heldout": 300}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
@@ -106,6 +110,8 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
     }
     if name == "clip":
         info.update(train_clip_model(out / FILES[name][0], s, dev))
+    elif name == "judge":
+        info.update(train_judge_model(out / FILES[name][0], s, dev))
     elif name == "diffae":
         model, ema, res = diffae.train_diffae(C.DIFFAE_SMOKE, data, s, dev)
         diffae.save_autoenc(out / FILES[name][0], model, ema, res.steps_done)
@@ -147,7 +153,7 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                             "channel_base": cfg.channel_base, "max_channels": cfg.max_channels,
                             "widths": {r: cfg.width(r) for r in (4, 8, 16, 32, 64)}},
                     params={"g": count_params(g_ema), "d": count_params(d)})  # fmt: skip
-    if name != "clip":
+    if name not in CAPTIONED:
         info["result"] = res.to_dict()
     info.update(wall_s=round(time.time() - start, 1), storage="float16",
                 files=file_info(out, FILES[name]))  # fmt: skip
@@ -171,6 +177,19 @@ def train_clip_model(path: Path, s: TrainSettings, device: str) -> dict[str, Any
             "data": {"rare_rates": clip.RARE_RATES, "styles": [s or "none" for s in clip.styles_available()],
                      "magenta_per_style": clip.MAGENTA_PER_STYLE, "images": len(data.attrs)},
             "quality": {"heldout": {p: clip.evaluate_clip(ema, heldout, p) for p in ("clip", "official")}}}
+
+
+def train_judge_model(path: Path, s: TrainSettings, device: str) -> dict[str, Any]:
+    """The attribute judge: the tiny CLIP's images with their labels, held-out accuracy (clean and stylized)."""
+    from benchmark.pretrain import clip, judge
+
+    data = clip.captioned_images("train", int(s.extra["n_train"]), s.seed)
+    model, ema, res = judge.train_judge(data.images, data.attrs, s, device)
+    judge.save_judge(path, ema)
+    held = clip.captioned_images("heldout", int(s.extra["n_heldout"]), s.seed)
+    return {"params": count_params(ema), "widths": list(judge.WIDTHS), "result": res.to_dict(),
+            "data": {"rare_rates": clip.RARE_RATES, "images": len(data.attrs), "same_as": "clip"},
+            "quality": {"heldout": judge.evaluate_judge(ema, held.images, held.attrs, held.styles)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if names:
         data_info = {**DATA, "n": args.n_train}
         data = None
-        if any(name != "clip" for name in names):  # the tiny CLIP renders its own captioned data
+        if any(name not in CAPTIONED for name in names):
             data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
             update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
         update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count()})
