@@ -109,6 +109,7 @@ def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, 
 def train_clip(data: CaptionedImages, s: TrainSettings, device: str = "cpu"):
     import open_clip
 
+    register_configs()  # before get_tokenizer: the context length comes from the registered config
     tokenizer = open_clip.get_tokenizer(ARCH)
     model, ema, opt, gen = training_setup(build_model, s, device)
     rng = np.random.default_rng(s.seed + 2)
@@ -144,7 +145,8 @@ def save_clip(path: Path, model: torch.nn.Module) -> None:
 def _encode_texts(model, prompts: list[str]) -> torch.Tensor:
     import open_clip
 
-    tokens = open_clip.get_tokenizer(ARCH)(prompts)
+    register_configs()
+    tokens = open_clip.get_tokenizer(ARCH)(prompts, context_length=model.context_length)
     return F.normalize(model.encode_text(tokens).float(), dim=-1)
 
 

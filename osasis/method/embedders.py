@@ -76,7 +76,8 @@ class CLIPEmbedder(Embedder):
     def embed_text(self, prompts: list[str]) -> torch.Tensor:
         import open_clip
 
-        tokens = open_clip.get_tokenizer(self.arch)(list(prompts)).to(self.mean.device)
+        tokenizer = open_clip.get_tokenizer(self.arch)
+        tokens = tokenizer(list(prompts), context_length=self.model.context_length).to(self.mean.device)
         return self.model.encode_text(tokens).float()
 
 
