@@ -154,11 +154,11 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                             "widths": {r: cfg.width(r) for r in (4, 8, 16, 32, 64)}},
                     params={"g": count_params(g_ema), "d": count_params(d)})  # fmt: skip
     if name not in CAPTIONED:
-        info["result"] = res.to_dict()
+        info["result"] = res.to_dict()  # the captioned models put theirs in info themselves
     info.update(wall_s=round(time.time() - start, 1), storage="float16",
                 files=file_info(out, FILES[name]))  # fmt: skip
     update_record(out, "models", {name: info})
-    log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {res.steps_done} steps")
+    log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {info['result']['steps_done']} steps")
 
 
 def train_clip_model(path: Path, s: TrainSettings, device: str) -> dict[str, Any]:
