@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from benchmark import imageio
 from benchmark.atomic import staged_directory
 from benchmark.errors import ConfigError
-from benchmark import imageio
 from benchmark.imageio import atomic_write_text
 from benchmark.params import load_params
 from benchmark.stages.layout import Layout
