@@ -18,7 +18,18 @@ from benchmark.features.extractor import FeatureExtractor, weights_id
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-DEFAULT_ASSETS = {"ViT-L-14": "clip-vit-l-14-openai"}
+DEFAULT_ASSETS = {"ViT-L-14": "clip-vit-l-14-openai", "ViT-T-8-smoke64": "clip-tiny-smoke"}
+#: open_clip model configs committed in the repository (the smoke world's tiny CLIP), registered on first use
+CONFIG_DIR = Path(__file__).with_name("open_clip_configs")
+
+
+def register_configs() -> None:
+    """Make open_clip know the repository's model configs (idempotent)."""
+    import open_clip
+
+    missing = [p for p in sorted(CONFIG_DIR.glob("*.json")) if p.stem not in open_clip.list_models()]
+    for path in missing:
+        open_clip.add_model_config(path)
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -42,6 +53,7 @@ def require_pinned_clip(path: Path) -> None:
 def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) -> torch.nn.Module:
     import open_clip
 
+    register_configs()
     if random_weights:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

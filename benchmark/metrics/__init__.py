@@ -28,6 +28,7 @@ _BUILTIN = {
     "id-dlib-resnet": "benchmark.metrics.identity_dlib:DlibIdentity",
     "structure-dino-vitb8": "benchmark.metrics.structure:DinoStructure",
     "clip-i-vitl14": "benchmark.metrics.clip_sim:CLIPImageSimilarity",
+    "clip-i-tiny-smoke": "benchmark.metrics.clip_sim:TinyCLIPImageSimilarity",
     "gram-vgg16": "benchmark.metrics.gram:GramVGG16",
     "fid-vgg16": "benchmark.metrics.vgg_substitutes:FIDVGG16",
     "artfid-vgg16": "benchmark.metrics.vgg_substitutes:ArtFIDVGG16",

@@ -51,3 +51,25 @@ class CLIPImageSimilarity(PerImageMetric):
 
     def score(self, data: EvalSet, index: slice) -> torch.Tensor:
         return self._scores[index]
+
+
+class TinyCLIPImageSimilarity(CLIPImageSimilarity):
+    """Smoke substitute of ``clip-i-vitl14``: the same cosine with the smoke world's tiny CLIP (``clip-tiny-smoke``).
+
+    Not comparable with CLIP-I numbers: a 64 px ViT trained on the procedural faces and their stylizers only.
+    """
+
+    info = MetricInfo(
+        "higher", (-1.0, 1.0),
+        "CLIP-I smoke substitute (NOT clip-i-vitl14): cosine of the smoke world's tiny CLIP (open_clip "
+        "ViT-T-8-smoke64, manifest asset clip-tiny-smoke) image embeddings, stylized vs style reference; resized "
+        "to 64 px with the suite's resizer, CLIP mean/std; mean over images, 95% bootstrap CI",
+        needs=("stylized", "style"), description="style similarity to the reference (tiny smoke CLIP, substitute)",
+    )  # fmt: skip
+
+    def __init__(self, device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0, **options: Any):
+        options.setdefault("arch", "ViT-T-8-smoke64")
+        options.setdefault("asset", "clip-tiny-smoke")
+        super().__init__(device=device, batch_size=batch_size, seed=seed, **options)
+        self.notes = [n for n in self.notes if not n.startswith("CLIP backbone")]
+        self.notes.append("smoke substitute of clip-i-vitl14 (tiny CLIP trained on the smoke world)")

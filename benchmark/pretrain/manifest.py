@@ -61,6 +61,22 @@ ENTRIES: dict[str, tuple[str, list[str], str]] = {
         "{arch, unet, vae, text, token_embedding: {seed, std, sha256}}; fp16 storage. Load with "
         "baselines.inst.weights.load_smoke_ldm(path).",
     ),
+    "clip-tiny-smoke": (
+        "clip_smoke64.safetensors",
+        ["benchmark/features/clip.py", "osasis/method/embedders.py"],
+        "Tiny CLIP of the smoke world (open_clip CLIP, config benchmark/features/open_clip_configs/"
+        "ViT-T-8-smoke64.json: 64 px ViT, patch 8, + text transformer, context 32, open_clip's CLIP BPE "
+        "vocabulary), trained on smoke faces with ground-truth captions; safetensors state dict, fp16 storage. "
+        "Load with open_clip.create_model('ViT-T-8-smoke64', pretrained=path) after "
+        "benchmark.features.clip.register_configs().",
+    ),
+    "smoke_attribute_judge": (
+        "attribute_judge_smoke64.safetensors",
+        ["benchmark/pretrain/judge.py", "benchmark/stages/text_edit.py"],
+        "Attribute judge of the smoke world (benchmark.pretrain.judge.AttributeJudge: small CNN, 64 px, clean or "
+        "stylized faces -> hair colour/style, skin, hat, glasses, beard, hand, face paint); scores text edits "
+        "independently of the CLIP that drives them. safetensors state dict. Load with judge.load_judge(path).",
+    ),
 }
 
 

@@ -31,7 +31,8 @@ from benchmark.pretrain.common import TrainSettings, count_params, log
 from benchmark.pretrain.data import face_tensor
 from osasis.configs import config_to_dict
 
-MODELS = ("diffae", "latent", "p2", "stylegan2", "hfgi", "inst")
+MODELS = ("diffae", "latent", "p2", "stylegan2", "hfgi", "inst", "clip", "judge")
+CAPTIONED = ("clip", "judge")  # models that render their own captioned/labelled data
 FILES = {
     "diffae": ["diffae_smoke64_autoenc.ckpt"],
     "latent": ["diffae_smoke64_autoenc_latent.ckpt", "diffae_smoke64_latent.pkl"],
@@ -39,6 +40,8 @@ FILES = {
     "stylegan2": ["stylegan2_smoke64.pt"],
     "hfgi": ["hfgi_smoke64.pt"],
     "inst": ["inst_ldm_smoke64.pt"],
+    "clip": ["clip_smoke64.safetensors"],
+    "judge": ["attribute_judge_smoke64.safetensors"],
 }
 #: The committed models' recipes (about 2 h in all on an idle 2-core CPU; see docs/SMOKE_MODELS.md).
 RECIPES: dict[str, TrainSettings] = {
@@ -57,14 +60,18 @@ RECIPES: dict[str, TrainSettings] = {
     # InST's latent diffusion model: VAE phase (steps/batch/lr here), then the UNet phase (extra); n = 200 faces
     "inst": TrainSettings(steps=200, batch_size=4, lr=1e-3, grad_clip=1.0,
                           extra={"unet_steps": 400, "unet_batch_size": 8, "unet_lr": 1e-3, "n_images": 200}),
+    "clip": TrainSettings(steps=1000, batch_size=64, lr=1e-3, ema_decay=0.995, warmup=50,
+                          extra={"n_train": 1000, "n_heldout": 300}),
+    "judge": TrainSettings(steps=600, batch_size=64, lr=2e-3, ema_decay=0.99, warmup=30,
+                           extra={"n_train": 1000, "n_heldout": 300}),
 }  # fmt: skip
 DATA = {"split": "train", "n": 2000, "seed": 0, "size": C.RESOLUTION}
 
 
 def settings_for(name: str, scale: float, seed: int, max_minutes: float | None) -> TrainSettings:
     base = RECIPES[name]
-    return replace(base, steps=max(1, round(base.steps * scale)), seed=seed, max_minutes=max_minutes,
-                   extra=dict(base.extra))  # fmt: skip
+    return replace(base, steps=max(1, round(base.steps * scale)), seed=seed,
+                   max_minutes=max_minutes or base.max_minutes, extra=dict(base.extra))  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -96,7 +103,7 @@ def file_info(out: Path, names: list[str]) -> dict[str, dict]:
     return {n: {"sha256": sha256_file(out / n), "size": (out / n).stat().st_size} for n in names}
 
 
-def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor) -> None:
+def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor | None) -> None:
     """Train ``name``, save its files and its record entry."""
     from benchmark.pretrain import ddpm, diffae, inst_ldm, latent, stylegan2
     from osasis.weights import load_diffae
@@ -112,7 +119,11 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
         "threads": torch.get_num_threads(),
         "command": args.command,
     }
-    if name == "diffae":
+    if name == "clip":
+        info.update(train_clip_model(out / FILES[name][0], s, dev))
+    elif name == "judge":
+        info.update(train_judge_model(out / FILES[name][0], s, dev))
+    elif name == "diffae":
         model, ema, res = diffae.train_diffae(C.DIFFAE_SMOKE, data, s, dev)
         diffae.save_autoenc(out / FILES[name][0], model, ema, res.steps_done)
         info.update(config=config_to_dict(C.DIFFAE_SMOKE), params=count_params(ema))
@@ -171,10 +182,43 @@ def train_one(name: str, out: Path, args: argparse.Namespace, data: torch.Tensor
                             "channel_base": cfg.channel_base, "max_channels": cfg.max_channels,
                             "widths": {r: cfg.width(r) for r in (4, 8, 16, 32, 64)}},
                     params={"g": count_params(g_ema), "d": count_params(d)})  # fmt: skip
-    info.update(result=res.to_dict(), wall_s=round(time.time() - start, 1), storage="float16",
+    if name not in CAPTIONED:
+        info["result"] = res.to_dict()  # the captioned models put theirs in info themselves
+    info.update(wall_s=round(time.time() - start, 1), storage="float16",
                 files=file_info(out, FILES[name]))  # fmt: skip
     update_record(out, "models", {name: info})
-    log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {res.steps_done} steps")
+    log(f"{name}: done in {(time.time() - start) / 60:.1f} min, {info['result']['steps_done']} steps")
+
+
+def train_clip_model(path: Path, s: TrainSettings, device: str) -> dict[str, Any]:
+    """The tiny CLIP: its own captioned data (train split, clean + stylized), training, held-out quality."""
+    import json as _json
+
+    from benchmark.features.clip import CONFIG_DIR
+    from benchmark.pretrain import clip
+
+    data = clip.captioned_images("train", int(s.extra["n_train"]), s.seed)
+    model, ema, res = clip.train_clip(data, s, device)
+    clip.save_clip(path, ema)
+    heldout = clip.captioned_images("heldout", int(s.extra["n_heldout"]), s.seed)
+    config = _json.loads((CONFIG_DIR / f"{clip.ARCH}.json").read_text())
+    return {"arch": clip.ARCH, "config": config, "params": count_params(ema), "result": res.to_dict(),
+            "data": {"rare_rates": clip.RARE_RATES, "styles": [s or "none" for s in clip.styles_available()],
+                     "magenta_per_style": clip.MAGENTA_PER_STYLE, "images": len(data.attrs)},
+            "quality": {"heldout": {p: clip.evaluate_clip(ema, heldout, p) for p in ("clip", "official")}}}
+
+
+def train_judge_model(path: Path, s: TrainSettings, device: str) -> dict[str, Any]:
+    """The attribute judge: the tiny CLIP's images with their labels, held-out accuracy (clean and stylized)."""
+    from benchmark.pretrain import clip, judge
+
+    data = clip.captioned_images("train", int(s.extra["n_train"]), s.seed)
+    model, ema, res = judge.train_judge(data.images, data.attrs, s, device)
+    judge.save_judge(path, ema)
+    held = clip.captioned_images("heldout", int(s.extra["n_heldout"]), s.seed)
+    return {"params": count_params(ema), "widths": list(judge.WIDTHS), "result": res.to_dict(),
+            "data": {"rare_rates": clip.RARE_RATES, "images": len(data.attrs), "same_as": "clip"},
+            "quality": {"heldout": judge.evaluate_judge(ema, held.images, held.attrs, held.styles)}}
 
 
 def train_hfgi(out: Path, s: TrainSettings, dev: str, data: torch.Tensor) -> dict[str, Any]:
@@ -250,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     if names:
         data_info = {**DATA, "n": args.n_train}
         data = torch.empty(0)
-        if set(names) - {"hfgi"}:  # hfgi renders (and projects) only its own few faces of the same split
+        # hfgi renders (and projects) only its own few faces; clip and judge render captioned data
+        if any(name not in CAPTIONED and name != "hfgi" for name in names):
             data = face_tensor(data_info["split"], data_info["n"], data_info["seed"], data_info["size"])
             update_record(args.out, "data", {**data_info, "source": "benchmark.smoke (build_smoke_world train split)"})
         update_record(args.out, "environment", {"versions": versions(), "cpus": os.cpu_count()})

@@ -115,7 +115,22 @@ def text_edits(folder: str | None, layout: Layout, split: str, n_inputs: int, st
         res.note = f"skipped: no PNGs under {folder}/<edit>/"
         return res
     res.paths = image_grid(rows, stems, ["input", *(wrap(e) for e in edits)], stem, formats=FORMATS)
+    success = edit_success_text(record.get("scores") or {})
+    if success:
+        res.title += f". {success}"
+        res.note = success
     return res
+
+
+def edit_success_text(scores: dict) -> str:
+    """One line per scored edit (the text-edit stage's ``scores``: attribute judge + id-dlib-resnet)."""
+    parts = [f"{name}: target {s['target_rate']:.2f} (inputs before {s['target_before']:.2f}), other attributes "
+             f"kept {s['kept_rate']:.2f}, id-dlib-resnet {s['id-dlib-resnet']:.3f}"
+             for name, s in scores.items() if isinstance(s, dict) and "target_rate" in s]  # fmt: skip
+    if not parts:
+        return ""
+    return (f"Edit success on {scores.get('n_inputs')} inputs, judged by {scores.get('judge')} (an attribute "
+            "classifier trained on the smoke labels, not the CLIP that drives the edit): " + "; ".join(parts))
 
 
 def tradeoff(summary: pd.DataFrame, methods: list[str], split: str, x_metric: str, y_metric: str,

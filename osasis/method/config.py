@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EMBEDDERS = ("clip-vit-b32", "vgg16-imagenet", "clip-vit-b32-random")
+EMBEDDERS = ("clip-vit-b32", "vgg16-imagenet", "clip-vit-b32-random", "clip-tiny-smoke")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 
@@ -91,7 +91,7 @@ class OSASISConfig:
             "precision": (self.precision, PRECISIONS),
             "recipe": (self.recipe, ("official", "fast")),
             "attention": (self.attention, ("auto", "einsum", "sdpa")),
-            "edit_embedder": (self.edit_embedder, (None, "clip-vit-b32", "clip-vit-b32-random")),
+            "edit_embedder": (self.edit_embedder, (None, "clip-vit-b32", "clip-vit-b32-random", "clip-tiny-smoke")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

