@@ -19,7 +19,7 @@ from benchmark.errors import ConfigError
 from benchmark.runner import dvcgraph
 from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, LocalExecutor, wait_all
 from benchmark.runner.plan import PlannedStage, build_plan, check_clean, load_params, plan_to_json
-from benchmark.runner.worker import restore_from_run_cache
+from benchmark.runner.worker import push_outputs, restore_from_run_cache
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -150,7 +150,7 @@ class Coordinator:
     # --- the run -----------------------------------------------------------------------------------------------
 
     def run(self) -> int:
-        commit, plan, _ = self.plan()
+        commit, plan, graph = self.plan()
         if self.o.dry:
             self.print_plan(commit, plan)
             return EXIT_OK
@@ -170,6 +170,9 @@ class Coordinator:
                  f"{self.o.executor_name} ({self.o.storage} storage); logs in {run_dir / 'logs'}")  # fmt: skip
         self.event("start", commit=commit, stages=[s.name for s in plan])
         states = {s.name: StageState(s) for s in plan}
+        if self.o.storage == "clone":  # workers pull what they read from the remote: push what is only here
+            ready = sorted({up for s in plan if s.remote_ok for up in graph.stages[s.name].upstream} - set(states))
+            push_outputs(self.root, ready, run_dir / "logs" / "coordinator-push.log")
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         t0 = time.time()
         try:
@@ -257,9 +260,12 @@ class Coordinator:
             return False
         s.record = status.record
         name = s.stage.name
-        if status.state == DONE and s.job.spec.get("storage") == "clone":
+        if status.state == DONE and self.o.storage == "clone":
             try:
-                s.restored = restore_from_run_cache(self.root, name, Path(s.job.spec["log"]))
+                if s.job.spec.get("storage") == "clone":
+                    s.restored = restore_from_run_cache(self.root, name, Path(s.job.spec["log"]))
+                else:  # ran here; later workers may read its outputs
+                    push_outputs(self.root, [name], Path(s.job.spec["log"]))
             except RuntimeError as exc:
                 status.state, status.message = FAILED, str(exc)
         s.t_end = time.time()

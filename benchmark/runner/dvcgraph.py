@@ -22,6 +22,7 @@ class StageInfo:
     group: str  # the ``dvc.yaml`` key, e.g. ``finetune`` for every cell of the matrix
     cmd: str
     upstream: tuple[str, ...]  # stages whose outputs this stage reads
+    deps: tuple[str, ...]
     outs: tuple[str, ...]
     cached_outs: tuple[str, ...]  # outputs kept in the DVC cache (the rest are ``cache: false``)
     run_cacheable: bool  # DVC saves and restores this stage through its run-cache
@@ -99,6 +100,7 @@ def load_graph(root: str | Path) -> PipelineGraph:
                     group=stage.addressing.split("@", 1)[0],
                     cmd=stage.cmd if isinstance(stage.cmd, str) else " && ".join(stage.cmd),
                     upstream=tuple(upstream),
+                    deps=tuple(str(dep.def_path) for dep in stage.deps),
                     outs=tuple(str(out.def_path) for out in stage.outs),
                     cached_outs=tuple(str(out.def_path) for out in stage.outs if out.use_cache),
                     run_cacheable=_run_cacheable(stage),

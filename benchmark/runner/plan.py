@@ -107,14 +107,21 @@ def build_plan(graph: PipelineGraph, stale: list[str], params: Mapping[str, Any]
     for name in stale:
         info = graph.stages[name]
         # a worker without the shared workspace can pull only cached outputs of upstream stages
-        upstream_cached = all(set(graph.stages[up].outs) == set(graph.stages[up].cached_outs) for up in info.upstream)
+        uncached = {out for up in info.upstream for out in graph.stages[up].outs} - {
+            out for up in info.upstream for out in graph.stages[up].cached_outs}
+        reads_uncached = any(_overlaps(dep, out) for dep in info.deps for out in uncached)
         plan.append(PlannedStage(
             name=name, group=info.group, method=stage_method(info, params),
             upstream=tuple(up for up in info.upstream if up in stale_set),
             resources=stage_resources(info, params, gpus_available),
-            remote_ok=info.run_cacheable and upstream_cached,
+            remote_ok=info.run_cacheable and not reads_uncached,
         ))  # fmt: skip
     return plan
+
+
+def _overlaps(a: str, b: str) -> bool:
+    a, b = a.rstrip("/"), b.rstrip("/")
+    return a == b or a.startswith(f"{b}/") or b.startswith(f"{a}/")
 
 
 def load_params(root: Path) -> dict[str, Any]:

@@ -129,6 +129,18 @@ def restore_from_run_cache(root: Path, stage: str, log_path: Path) -> bool:
     return RESTORED_MARK in tail or "didn't change" in tail
 
 
+def push_outputs(root: Path, stages: list[str], log_path: Path) -> None:
+    """``clone`` mode: put the cached outputs of ``stages`` (produced here) on the default DVC remote, so that
+    workers without the shared workspace can pull them."""
+    if not stages:
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a") as log:
+        rc = _run(dvc_command("push", *stages), root, _env({"gpus": 0}), log)
+    if rc != 0:
+        raise RuntimeError(f"dvc push of {', '.join(stages)} failed (exit {rc}); see {log_path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
