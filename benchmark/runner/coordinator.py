@@ -231,7 +231,10 @@ class Coordinator:
                     causes: set[str] = set()
                     for u in s.stage.upstream:
                         up = states[u]
-                        causes |= set(up.cause) if up.state == "blocked" else {u} if up.state != "done" else set()
+                        if up.state == "blocked":
+                            causes |= set(up.cause)
+                        elif up.state in ("failed", "cancelled"):
+                            causes.add(u)
                     s.cause = tuple(sorted(causes))
                     s.message = "upstream failed: " + ", ".join(s.cause)
                     self.event("blocked", stage=s.stage.name, message=s.message)
