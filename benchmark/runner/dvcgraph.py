@@ -8,6 +8,7 @@ releases, so the rest of the runner sees only :class:`PipelineGraph` built here.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import chdir
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def load_graph(root: str | Path) -> PipelineGraph:
     from dvc.repo import Repo
 
     try:
-        with Repo(str(root)) as repo:
+        # stage addresses are relative to the working directory: read them from the root, as ``dvc`` runs there
+        with chdir(root), Repo(str(root)) as repo:
             graph = repo.index.graph
             # edges point downstream -> upstream; reverse for an upstream-first order, ties broken by name
             order = list(nx.lexicographical_topological_sort(graph.reverse(copy=True), key=lambda s: s.addressing))
@@ -116,11 +118,11 @@ def changed_stages(root: str | Path) -> set[str]:
     from dvc.repo import Repo
 
     try:
-        with Repo(str(root)) as repo:
+        with chdir(root), Repo(str(root)) as repo:
             status = repo.status()
     except DvcException as exc:
         raise ConfigError(f"dvc status failed in {root}: {exc}") from exc
-    return {name.rsplit(":", 1)[-1] if name.startswith("dvc.yaml:") else name for name in status}
+    return set(status)
 
 
 def default_remote_url(root: str | Path) -> str:

@@ -79,7 +79,10 @@ def product_files(ws: Path) -> dict[str, bytes]:
         for file in candidates:
             if file.name == TIMINGS:
                 continue
-            files[str(file.relative_to(ws))] = file.read_bytes()
+            data = file.read_bytes()
+            if file.name == ".gitignore":  # DVC appends entries in the order stages finish
+                data = b"\n".join(sorted(data.splitlines()))
+            files[str(file.relative_to(ws))] = data
     return files
 
 
