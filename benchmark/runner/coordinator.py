@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from benchmark.errors import ConfigError
 from benchmark.runner import dvcgraph
-from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, LocalExecutor, wait_all
+from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, wait_all
 from benchmark.runner.plan import PlannedStage, build_plan, check_clean, load_params, plan_to_json
 from benchmark.runner.worker import push_outputs, restore_from_run_cache
 
@@ -60,7 +60,9 @@ def _fmt_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "?"
     seconds = int(round(seconds))
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 class Coordinator:
@@ -96,13 +98,16 @@ class Coordinator:
         now = time.time()
         work = sum(estimate(s) for s in states.values() if s.state == "queued")
         work += sum(max(0.0, estimate(s) - (now - s.t_submit)) for s in states.values() if s.state == "running")
-        slots = (self.o.executor.slots if self.o.executor else None) or max(1, sum(s.state == "running" for s in states.values()))
+        running = sum(s.state == "running" for s in states.values())
+        slots = (self.o.executor.slots if self.o.executor else None) or max(1, running)
         return work / slots
 
     def status_line(self, states: dict[str, StageState]) -> str:
-        counts = {k: sum(s.state == k for s in states.values()) for k in ("done", "running", "queued", "failed", "blocked")}
+        kinds = ("done", "running", "queued", "failed", "blocked")
+        counts = {k: sum(s.state == k for s in states.values()) for k in kinds}
         return (f"[{counts['done']}/{len(states)} done | {counts['running']} running | {counts['queued']} queued | "
-                f"{counts['failed']} failed | {counts['blocked']} blocked | ETA {_fmt_seconds(self.eta(states))}]")  # fmt: skip
+                f"{counts['failed']} failed | {counts['blocked']} blocked | "
+                f"ETA {_fmt_seconds(self.eta(states))}]")  # fmt: skip
 
     def show_running(self, states: dict[str, StageState]) -> None:
         now = time.time()
@@ -165,7 +170,7 @@ class Coordinator:
         (run_dir / "plan.json").write_text(json.dumps({"commit": commit, "executor": self.o.executor_name,
                                                        "storage": self.o.storage, "stages": plan_to_json(plan)},
                                                       indent=1))  # fmt: skip
-        self.events = open(run_dir / "events.jsonl", "a")
+        self.events = open(run_dir / "events.jsonl", "a")  # noqa: SIM115 - closed in finish()
         self.say(f"osasis-bench run {run_dir.name}: {len(plan)} stale stage(s) at commit {commit[:12]} on "
                  f"{self.o.executor_name} ({self.o.storage} storage); logs in {run_dir / 'logs'}")  # fmt: skip
         self.event("start", commit=commit, stages=[s.name for s in plan])
@@ -192,7 +197,8 @@ class Coordinator:
     def spec(self, s: StageState, run_dir: Path, commit: str) -> dict[str, Any]:
         name = s.stage.name
         spec = {"stage": name, "attempt": s.attempts, "gpus": s.stage.resources.gpus, "workdir": str(self.root),
-                "log": str(run_dir / "logs" / f"{name}.log"), "record": str(run_dir / "records" / f"{name}.{s.attempts}.json"),
+                "log": str(run_dir / "logs" / f"{name}.log"),
+                "record": str(run_dir / "records" / f"{name}.{s.attempts}.json"),
                 "commit": commit, "storage": "shared"}  # fmt: skip
         if self.o.storage == "clone" and s.stage.remote_ok:
             lock = self.root / "dvc.lock"

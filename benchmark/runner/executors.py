@@ -178,8 +178,8 @@ class SlurmExecutor(Executor):
     def submit(self, stage: PlannedStage, spec: dict[str, Any]) -> Job:
         # a new executor per job: submitit keeps parameters between update_parameters calls
         executor = self.submitit.AutoExecutor(folder=self.folder / "%j", cluster="slurm")
-        params: dict[str, Any] = {"name": f"osasis-{stage.name}", "timeout_min": self.time_min or stage.resources.time_min,
-                                  "cpus_per_task": stage.resources.cpus}  # fmt: skip
+        params: dict[str, Any] = {"name": f"osasis-{stage.name}", "cpus_per_task": stage.resources.cpus,
+                                  "timeout_min": self.time_min or stage.resources.time_min}  # fmt: skip
         if stage.resources.mem_gb:
             params["mem_gb"] = stage.resources.mem_gb
         if self.partition:

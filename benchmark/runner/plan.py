@@ -92,9 +92,8 @@ def stage_resources(stage: StageInfo, params: Mapping[str, Any], gpus_available:
     else:
         device = str(params.get("device", "cpu"))
         method = stage_method(stage, params)
-        if method is not None and method_requires_cuda(method, params):
-            gpus = 1
-        elif device.startswith("cuda") or (device == "auto" and gpus_available):
+        needs_cuda = method is not None and method_requires_cuda(method, params)
+        if needs_cuda or device.startswith("cuda") or (device == "auto" and gpus_available):
             gpus = 1
     return Resources(gpus=gpus, cpus=1, mem_gb=float(mem) if mem else None, time_min=int(time_min))
 
