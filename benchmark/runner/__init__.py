@@ -11,6 +11,7 @@ Modules: :mod:`~benchmark.runner.dvcgraph` (the only one touching DVC internals)
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from benchmark.errors import ConfigError
@@ -86,4 +87,9 @@ def run_from_args(args: argparse.Namespace) -> int:
     options = RunOptions(root=root, executor=executor, executor_name=args.executor, storage=args.storage,
                          git_url=args.git_url, remote_url=remote_url, local_fallback=fallback,
                          retries=args.retries, dry=args.dry, status_every=args.status_every)  # fmt: skip
-    return Coordinator(options).run()
+    try:
+        return Coordinator(options).run()
+    except KeyboardInterrupt:
+        print("interrupted twice: running stages were cancelled; run the same command again to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130

@@ -19,7 +19,7 @@ from benchmark.errors import ConfigError
 from benchmark.runner import dvcgraph
 from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, wait_all
 from benchmark.runner.plan import PlannedStage, build_plan, check_clean, load_params, plan_to_json
-from benchmark.runner.worker import push_outputs, restore_from_run_cache
+from benchmark.runner.worker import RunnerError, push_outputs, restore_from_run_cache
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -182,6 +182,11 @@ class Coordinator:
         t0 = time.time()
         try:
             self.loop(states, run_dir, commit)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop the stages without waiting for them
+            for s in states.values():
+                if s.state == "running":
+                    s.executor.cancel(s.job)
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -269,13 +274,14 @@ class Coordinator:
             return False
         s.record = status.record
         name = s.stage.name
+        self.keep_remote_log(s)
         if status.state == DONE and self.o.storage == "clone":
             try:
                 if s.job.spec.get("storage") == "clone":
                     s.restored = restore_from_run_cache(self.root, name, Path(s.job.spec["log"]))
                 else:  # ran here; later workers may read its outputs
                     push_outputs(self.root, [name], Path(s.job.spec["log"]))
-            except RuntimeError as exc:
+            except RunnerError as exc:
                 status.state, status.message = FAILED, str(exc)
         s.t_end = time.time()
         if status.state == DONE:
@@ -293,6 +299,17 @@ class Coordinator:
         self.event(s.state if s.state != "queued" else "retry", stage=name, where=s.where, message=status.message,
                    attempt=s.attempts, restored=s.restored)  # fmt: skip
         return True
+
+    def keep_remote_log(self, s: StageState) -> None:
+        """A worker without the shared filesystem returns its log; append it here unless it is already here."""
+        text = (s.record or {}).get("log_text")
+        if not text:
+            return
+        log = Path(s.job.spec["log"])
+        if text.splitlines()[0] not in (log.read_text(errors="replace") if log.is_file() else ""):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a") as fh:
+                fh.write(text)
 
     def finish(self, states: dict[str, StageState], run_dir: Path, commit: str, wall: float) -> int:
         failed = [s for s in states.values() if s.state == "failed"]

@@ -28,7 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmark.errors import BenchmarkError
+
 RESTORED_MARK = "is cached - skipping run"
+
+
+class RunnerError(BenchmarkError):
+    """A DVC step the coordinator runs itself (push, restore) failed; the message names its log."""
 
 
 def dvc_command(*args: str) -> list[str]:
@@ -111,6 +117,9 @@ def run_task(spec: dict[str, Any]) -> dict[str, Any]:
         record["t_dvc_end"] = time.time()
         log.write(f"# exit code {rc}\n")
     record.update(returncode=rc, state="done" if rc == 0 else "failed", t_worker_end=time.time())
+    if spec["storage"] == "clone":  # the coordinator may not see this machine's files: send the log back too
+        text = log_path.read_text(errors="replace")
+        record["log_text"] = text[text.rfind(f"# {spec['stage']} attempt {spec['attempt']} "):][-200_000:]
     _write_json(record_path, record)
     return record
 
@@ -123,7 +132,7 @@ def restore_from_run_cache(root: Path, stage: str, log_path: Path) -> bool:
         log.write("# coordinator: restore from the run-cache\n")
         rc = _run(dvc_command("--wait-for-lock", "repro", "--pull", "--single-item", stage), root, env, log)
     if rc != 0:
-        raise RuntimeError(f"restoring {stage} from the run-cache failed (exit {rc}); see {log_path}")
+        raise RunnerError(f"restoring {stage} from the run-cache failed (exit {rc}); see {log_path}")
     text = log_path.read_text(errors="replace")
     tail = text[text.rindex("# coordinator: restore"):]
     return RESTORED_MARK in tail or "didn't change" in tail
@@ -138,7 +147,7 @@ def push_outputs(root: Path, stages: list[str], log_path: Path) -> None:
     with open(log_path, "a") as log:
         rc = _run(dvc_command("push", *stages), root, _env({"gpus": 0}), log)
     if rc != 0:
-        raise RuntimeError(f"dvc push of {', '.join(stages)} failed (exit {rc}); see {log_path}")
+        raise RunnerError(f"dvc push of {', '.join(stages)} failed (exit {rc}); see {log_path}")
 
 
 def main(argv: list[str] | None = None) -> int:
