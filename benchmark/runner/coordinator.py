@@ -18,8 +18,8 @@ from typing import Any, TextIO
 from benchmark.errors import ConfigError
 from benchmark.runner import dvcgraph
 from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, wait_all
-from benchmark.runner.plan import PlannedStage, build_plan, check_clean, load_params, plan_to_json
-from benchmark.runner.worker import RunnerError, push_outputs, restore_from_run_cache
+from benchmark.runner.plan import PlannedStage, RunnerError, build_plan, check_clean, load_params, plan_to_json
+from benchmark.runner.worker import push_outputs, restore_from_run_cache
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -29,6 +29,7 @@ from benchmark.errors import ConfigError
 from benchmark.runner.plan import PlannedStage
 
 RUNNING, DONE, FAILED, PREEMPTED = "running", "done", "failed", "preempted"
+WORKER_SCRIPT = str(Path(__file__).with_name("worker.py"))  # run as a script: no package (torch) import
 
 
 @dataclass
@@ -115,7 +116,7 @@ class LocalExecutor(Executor):
         spec_path.write_text(json.dumps(spec))
         Path(spec["log"]).parent.mkdir(parents=True, exist_ok=True)
         with open(spec["log"], "a") as log:  # a worker traceback lands in the stage log
-            job.handle = subprocess.Popen([sys.executable, "-m", "benchmark.runner.worker", str(spec_path)],
+            job.handle = subprocess.Popen([sys.executable, WORKER_SCRIPT, str(spec_path)],
                                           cwd=spec["workdir"], stdout=log, stderr=subprocess.STDOUT,
                                           start_new_session=True)  # fmt: skip
         return job

@@ -35,6 +35,10 @@ class DirtyTreeError(BenchmarkError):
     """The work tree differs from its commit in files the pipeline reads."""
 
 
+class RunnerError(BenchmarkError):
+    """A DVC step the coordinator runs itself (push, restore) failed; the message names its log."""
+
+
 @dataclass(frozen=True)
 class Resources:
     gpus: int  # 0 or 1

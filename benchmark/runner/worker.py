@@ -1,8 +1,8 @@
 """One stage on one worker: ``dvc --wait-for-lock repro --single-item <stage>``, so DVC itself hashes the
 deps, caches the outputs and writes ``dvc.lock`` and the run-cache.
 
-Every executor runs the same :func:`run_task` (the local executor as ``python -m benchmark.runner.worker
-SPEC.json``, Slurm through submitit, Ray as a remote function). Two storage modes:
+Every executor runs the same :func:`run_task` (the local executor as ``python .../runner/worker.py SPEC.json``,
+Slurm through submitit, Ray as a remote function). Two storage modes:
 
 * ``shared``: the worker runs in the coordinator's workspace (same files, same DVC cache).
 * ``clone``: no shared filesystem. The worker clones the pinned commit into a fresh directory, writes the
@@ -28,13 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import BenchmarkError
+# No ``benchmark`` import at module level: the local executor runs this file as a script, so a stage does not
+# pay for importing the package (which loads torch) before its ``dvc repro`` starts.
 
 RESTORED_MARK = "is cached - skipping run"
-
-
-class RunnerError(BenchmarkError):
-    """A DVC step the coordinator runs itself (push, restore) failed; the message names its log."""
 
 
 def dvc_command(*args: str) -> list[str]:
@@ -132,6 +129,8 @@ def restore_from_run_cache(root: Path, stage: str, log_path: Path) -> bool:
         log.write("# coordinator: restore from the run-cache\n")
         rc = _run(dvc_command("--wait-for-lock", "repro", "--pull", "--single-item", stage), root, env, log)
     if rc != 0:
+        from benchmark.runner.plan import RunnerError
+
         raise RunnerError(f"restoring {stage} from the run-cache failed (exit {rc}); see {log_path}")
     text = log_path.read_text(errors="replace")
     tail = text[text.rindex("# coordinator: restore"):]
@@ -147,13 +146,15 @@ def push_outputs(root: Path, stages: list[str], log_path: Path) -> None:
     with open(log_path, "a") as log:
         rc = _run(dvc_command("push", *stages), root, _env({"gpus": 0}), log)
     if rc != 0:
+        from benchmark.runner.plan import RunnerError
+
         raise RunnerError(f"dvc push of {', '.join(stages)} failed (exit {rc}); see {log_path}")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m benchmark.runner.worker SPEC.json", file=sys.stderr)
+        print("usage: python benchmark/runner/worker.py SPEC.json", file=sys.stderr)
         return 2
     record = run_task(json.loads(Path(argv[0]).read_text()))
     return int(record["returncode"] != 0)
