@@ -138,6 +138,8 @@ class LocalExecutor(Executor):
         if rc == 0:
             return JobStatus(DONE, where, record=record)
         if rc < 0 and not job.cancelled:
+            # the stage's dvc process must be gone before a retry, or its write lock still counts as held
+            _wait_for_group_exit(proc.pid)
             return JobStatus(PREEMPTED, where, f"killed by signal {-rc}", record)
         return JobStatus(FAILED, where, f"exit code {rc}", record)
 
@@ -152,6 +154,17 @@ class LocalExecutor(Executor):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self._release(job)
+
+
+def _wait_for_group_exit(pgid: int, timeout: float = 30.0) -> None:
+    """Wait until no process of the group ``pgid`` (the worker's session) is left, SIGKILLing stragglers."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
 
 
 class SlurmExecutor(Executor):
