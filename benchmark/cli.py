@@ -190,6 +190,12 @@ def _cmd_use_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.runner import run_from_args
+
+    return run_from_args(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="osasis-bench", description=__doc__,
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
@@ -302,6 +308,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default: results/submissions/NAME)")
     p.add_argument("--validate-only", action="store_true", help="only check the folder against the protocol")
     p.set_defaults(func=_cmd_submit)
+
+    from benchmark.runner import add_arguments as add_run_arguments
+
+    p = sub.add_parser("run", help="reproduce the DVC pipeline in parallel (local GPUs, Slurm or Ray)",
+                       formatter_class=fmt)  # fmt: skip
+    add_run_arguments(p)
+    p.set_defaults(func=_cmd_run)
     return parser
 
 
