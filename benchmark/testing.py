@@ -13,12 +13,15 @@ value range; determinism with a seed; batch-size and input-order independence; a
 and no partial output for a corrupt input; refused dangerous output paths (the current folder, the inputs,
 the workdir, a foreign folder, a path under a file) with the user's files intact; named errors for bad
 arguments (batch size, missing/empty workdir, another reference than the fine-tuned one, no inputs); reruns
-into the method's own output; ordinary (umask) file permissions.
+into the method's own output; ordinary (umask) file permissions; a workdir file changed, unrecorded or stray after
+the fine-tune is refused with a named error before the method loads anything.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +31,7 @@ import torch
 from PIL import Image
 
 from benchmark.atomic import MARKER, OutputPathError, file_mode, umask
-from benchmark.errors import BenchmarkError, ConfigError, InvalidImageError
+from benchmark.errors import BenchmarkError, CheckpointError, ConfigError, InvalidImageError
 from benchmark.methods import runner
 
 CONTRACT_RESOLUTION = 32
@@ -201,3 +204,39 @@ class MethodContract:
             if path.is_file():
                 assert path.stat().st_mode & 0o777 == file_mode(), f"{path.name}: mode {oct(path.stat().st_mode)}"
         assert out_dir.stat().st_mode & 0o777 == 0o777 & ~umask()
+
+    def test_workdir_files_checked_against_record(self, contract_setup: dict[str, Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+        """Every file the fine-tune wrote is checked (size, SHA-256) before ``load``: tampered, unrecorded and stray
+        files are named errors, and the method never gets to load the workdir."""
+        workdir, tmp = contract_setup["workdir"], contract_setup["tmp"]
+        record = workdir / runner.WORKDIR_RECORD
+        recorded = json.loads(record.read_text())["files"]
+        written = sorted(p.relative_to(workdir).as_posix() for p in workdir.rglob("*")
+                         if p.is_file() and p.name not in (MARKER, runner.WORKDIR_RECORD))  # fmt: skip
+        assert sorted(recorded) == written and runner.CONFIG_FILE in recorded
+        method_files = [name for name in written if name not in (runner.CONFIG_FILE, runner.COST_FILE)]
+        tampered = workdir / (method_files or written)[0]  # a file the method wrote itself, when it wrote any
+        original = tampered.read_bytes()
+        loads: list[Path] = []
+        monkeypatch.setattr(type(self.make_method(tmp)), "load", lambda _self, ref, work: loads.append(work))
+        with tampered.open("ab") as handle:
+            handle.write(b"\0")
+        with pytest.raises(CheckpointError, match=rf"{re.escape(tampered.name)} changed.*run finetune again"):
+            self._stylize_to(contract_setup, tmp / "out_tampered")
+        tampered.write_bytes(original)
+        stray = workdir / "zz_stray.pt"
+        stray.write_bytes(b"not written by the fine-tune")
+        with pytest.raises(CheckpointError, match=r"zz_stray\.pt was not written by its fine-tune"):
+            self._stylize_to(contract_setup, tmp / "out_stray")
+        stray.unlink()
+        saved = record.read_bytes()
+        record.unlink()
+        with pytest.raises(CheckpointError, match=rf"no readable record {re.escape(runner.WORKDIR_RECORD)}.*"
+                                                  "run finetune again"):  # fmt: skip
+            self._stylize_to(contract_setup, tmp / "out_no_record")
+        record.write_bytes(saved)
+        (workdir / (method_files or written)[0]).unlink()
+        with pytest.raises(CheckpointError, match="is missing"):
+            self._stylize_to(contract_setup, tmp / "out_missing")
+        assert loads == [] and not list(tmp.glob("out_*"))

@@ -3,7 +3,9 @@
 Guarantees, whatever the method: inputs sorted and fully decoded before any work (a bad file stops
 the stage with its name), outputs validated (shape, range, finite) and written as PNG named after the
 inputs, everything staged in a temporary folder and renamed into place only on success, and the
-resolved configuration plus cost recorded beside the outputs.
+resolved configuration plus cost recorded beside the outputs. Every file a fine-tune writes is recorded
+(SHA-256 and size, :data:`WORKDIR_RECORD`) and checked before the method loads the workdir: a changed, missing
+or extra file stops the stage with its name.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,9 @@ from typing import Any
 import torch
 
 from benchmark import imageio
-from benchmark.atomic import check_output_dir, staged_directory
-from benchmark.errors import BenchmarkError, ConfigError
+from benchmark.atomic import MARKER, check_output_dir, staged_directory
+from benchmark.checkpoints import sha256_of
+from benchmark.errors import BenchmarkError, CheckpointError, ConfigError
 from benchmark.methods import create_method
 from benchmark.methods.base import StylizationMethod
 from benchmark.progress import progress
@@ -30,6 +34,7 @@ from benchmark.seeding import seed_everything
 log = logging.getLogger(__name__)
 CONFIG_FILE = "method_config.json"
 COST_FILE = "cost.json"
+WORKDIR_RECORD = "workdir_files.json"  # relative path -> SHA-256 and size of every file the fine-tune wrote
 
 
 class MethodOutputError(BenchmarkError):
@@ -56,7 +61,8 @@ def check_batch_size(batch_size: int) -> int:
 
 def check_workdir(workdir: Path, reference: Path, method: str | None = None) -> dict[str, Any]:
     """The fine-tune record of ``workdir``; named errors when it is missing, empty, not a fine-tuned state,
-    fine-tuned for another method, or on another reference image than ``reference``."""
+    fine-tuned for another method, on another reference image than ``reference``, or when a file of it is not
+    exactly what the fine-tune wrote (:func:`verify_workdir_files`)."""
     workdir = Path(workdir)
     hint = f"run `osasis-bench finetune {method or 'METHOD'} --reference {reference} --workdir {workdir}` first"
     if not workdir.is_dir():
@@ -76,7 +82,63 @@ def check_workdir(workdir: Path, reference: Path, method: str | None = None) -> 
     if recorded and Path(reference).is_file() and file_sha256(Path(reference)) != recorded:
         raise ConfigError(f"--reference {reference} is not the image --workdir {workdir} was fine-tuned on "
                           f"({config.get('reference')}); pass that reference, or fine-tune on this one")  # fmt: skip
+    verify_workdir_files(workdir, f"osasis-bench finetune {method or 'METHOD'} --reference {reference} "
+                                  f"--workdir {workdir}")  # fmt: skip
     return config
+
+
+def _workdir_entries(workdir: Path) -> list[str]:
+    """Relative paths (POSIX) of everything in ``workdir`` that is not a plain folder, except the suite's marker
+    and the file record; symbolic links (to files or folders) count as entries."""
+    entries = []
+    for root, dirs, files in os.walk(workdir):
+        base = Path(root)
+        names = files + [d for d in dirs if (base / d).is_symlink()]
+        entries += [(base / name).relative_to(workdir).as_posix() for name in names]
+    return sorted(e for e in entries if e not in (MARKER, WORKDIR_RECORD))
+
+
+def record_workdir_files(workdir: Path) -> dict[str, dict[str, Any]]:
+    """Write :data:`WORKDIR_RECORD` into ``workdir``: SHA-256 and size of every file in it (recursively)."""
+    files: dict[str, dict[str, Any]] = {}
+    for name in _workdir_entries(workdir):
+        path = workdir / name
+        if path.is_symlink() or not path.is_file():
+            raise MethodOutputError(f"the fine-tune wrote {name} into the workdir, which is not a regular file "
+                                    "(a link or special file); the suite only vouches for regular files")  # fmt: skip
+        files[name] = {"sha256": sha256_of(path), "size": path.stat().st_size}
+    _write_json(workdir / WORKDIR_RECORD, {"files": files})
+    return files
+
+
+def verify_workdir_files(workdir: Path, command: str = "osasis-bench finetune ...") -> None:
+    """Check every file of ``workdir`` against :data:`WORKDIR_RECORD`; a :class:`CheckpointError` naming the file
+    when one is missing, changed (size or SHA-256) or was not written by the fine-tune, or when there is no record."""
+    workdir = Path(workdir)
+    record_path = workdir / WORKDIR_RECORD
+    try:
+        recorded = json.loads(record_path.read_text())["files"]
+        if not isinstance(recorded, dict):
+            raise TypeError(type(recorded).__name__)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"--workdir {workdir} holds no readable record {WORKDIR_RECORD} of the files its "
+                              f"fine-tune wrote (written by older versions of the suite, or removed); refusing to "
+                              f"load it: run finetune again (`{command}`)") from exc  # fmt: skip
+    present = _workdir_entries(workdir)
+    extra = sorted(set(present) - set(recorded))
+    if extra:
+        raise CheckpointError(f"--workdir {workdir}: {extra[0]} was not written by its fine-tune (not in "
+                              f"{WORKDIR_RECORD}); refusing to load it: move it away, or run finetune again "
+                              f"(`{command}`)")  # fmt: skip
+    for name, entry in sorted(recorded.items()):
+        path = workdir / name
+        if not path.is_file() or path.is_symlink():
+            raise CheckpointError(f"--workdir {workdir}: {name}, written by its fine-tune, is missing or no longer a "
+                                  f"regular file; run finetune again (`{command}`)")  # fmt: skip
+        sha, size = (entry.get("sha256"), entry.get("size")) if isinstance(entry, dict) else (None, None)
+        if path.stat().st_size != size or sha256_of(path) != sha:
+            raise CheckpointError(f"--workdir {workdir}: {name} changed since its fine-tune wrote it (recorded size "
+                                  f"{size}, sha256 {str(sha)[:16]}...); run finetune again (`{command}`)")  # fmt: skip
 
 
 def finetune(method: StylizationMethod, reference: Path, workdir: Path) -> dict[str, Any]:
@@ -92,6 +154,7 @@ def finetune(method: StylizationMethod, reference: Path, workdir: Path) -> dict[
                                             "reference_sha256": file_sha256(reference),
                                             "environment": environment()})  # fmt: skip
         _write_json(staging / COST_FILE, record)
+        record_workdir_files(staging)
     return record
 
 
@@ -132,6 +195,9 @@ def stylize_folder(
     seed_everything(method.seed)
     with staged_directory(out_dir, STYLIZED_KIND, inputs) as staging:
         with measure(method.device) as cost:
+            # again just before loading (memoised per file identity: no unchanged file is read twice)
+            verify_workdir_files(Path(workdir), f"osasis-bench finetune {method.name} --reference {reference} "
+                                                f"--workdir {workdir}")  # fmt: skip
             method.load(Path(reference), Path(workdir))
             for start in progress(range(0, len(files), batch_size), desc=f"stylize {method.name}"):
                 chunk = files[start : start + batch_size]
