@@ -22,7 +22,7 @@ Protocol (used by every method and metric):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ from benchmark.errors import InvalidImageError
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MIN_SIDE = 8
 MAX_PIXELS = 8192 * 8192
+#: The file types the suite decodes (identified by content, never by suffix).
+SUPPORTED_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
 # the decoders ever tried, keyed by the file signature that selects them
 SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "PNG",
@@ -72,19 +74,16 @@ def sniff_format(path: str | Path) -> str | None:
     return None
 
 
-def load_pil(path: str | Path, formats: Sequence[str] | None = None) -> Image.Image:
-    """Open and fully decode an image as 8-bit RGB; raise :class:`InvalidImageError` naming the file.
-
-    ``formats`` restricts the accepted file types (by content), e.g. ``("PNG",)`` for stylized outputs.
-    """
-    path = Path(path)
+def _decode_checked(path: Path, allowed: Sequence[str], decode: Callable[[Image.Image, Path, str], Image.Image],
+                    ) -> Image.Image:  # fmt: skip
+    """Sniff ``path``'s type by content, refuse types outside ``allowed`` and images over ``MAX_PIXELS``, then
+    ``decode(opened image, path, kind)``; every failure is an :class:`InvalidImageError` naming the file."""
     try:
         kind = sniff_format(path)
     except FileNotFoundError as exc:
         raise InvalidImageError(f"{path}: file not found") from exc
     except OSError as exc:
         raise InvalidImageError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    allowed = tuple(formats) if formats else ("PNG", "JPEG", "BMP", "TIFF", "WEBP")
     if kind not in allowed:
         what = f"{kind} data" if kind else "not an image of a supported type (by content)"
         raise InvalidImageError(f"{path}: {what}; expected {' or '.join(allowed)}")
@@ -96,14 +95,33 @@ def load_pil(path: str | Path, formats: Sequence[str] | None = None) -> Image.Im
                 if width * height > MAX_PIXELS:
                     raise InvalidImageError(f"{path}: {width}x{height} pixels, more than the {MAX_PIXELS} allowed "
                                             "(decompression bomb?); resize it first")  # fmt: skip
-                if kind == "PNG" and _png_bit_depth(path) == 16:
-                    rgb = _decode_png16(path)  # Pillow keeps only the high byte of 16-bit colour samples
-                else:
-                    img.load()
-                    rgb = _to_rgb(img, path)
+                return decode(img, path, kind)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning,
             Image.DecompressionBombError, png.Error) as exc:  # fmt: skip
         raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
+
+
+def _decode_suite(img: Image.Image, path: Path, kind: str) -> Image.Image:
+    """The suite's decoding: 16-bit PNGs at full precision, every mode by the documented rule (``_to_rgb``)."""
+    if kind == "PNG" and _png_bit_depth(path) == 16:
+        return _decode_png16(path)  # Pillow keeps only the high byte of 16-bit colour samples
+    img.load()
+    return _to_rgb(img, path)
+
+
+def _decode_like_reference(img: Image.Image, path: Path, kind: str) -> Image.Image:
+    """The reference implementations' decoding: ``Image.open(path).convert("RGB")`` (alpha dropped)."""
+    img.load()
+    return img.convert("RGB")
+
+
+def load_pil(path: str | Path, formats: Sequence[str] | None = None) -> Image.Image:
+    """Open and fully decode an image as 8-bit RGB; raise :class:`InvalidImageError` naming the file.
+
+    ``formats`` restricts the accepted file types (by content), e.g. ``("PNG",)`` for stylized outputs.
+    """
+    path = Path(path)
+    rgb = _decode_checked(path, tuple(formats) if formats else SUPPORTED_FORMATS, _decode_suite)
     if min(rgb.size) < MIN_SIDE:
         raise InvalidImageError(f"{path}: image is {rgb.size[0]}x{rgb.size[1]}, smaller than {MIN_SIDE} px")
     return rgb
@@ -160,29 +178,7 @@ def load_reference(path: str | Path) -> torch.Tensor:
     ``Image.open(path).convert("RGB")`` at native size (alpha dropped, not composited), ``3 x H x W`` in [0, 1]
     as torchvision's ``ToTensor``. The same content sniffing and pixel cap as :func:`load_pil` apply first;
     unreadable or excluded files raise :class:`InvalidImageError` naming the file."""
-    path = Path(path)
-    try:
-        kind = sniff_format(path)
-    except FileNotFoundError as exc:
-        raise InvalidImageError(f"{path}: file not found") from exc
-    except OSError as exc:
-        raise InvalidImageError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    if kind is None:
-        raise InvalidImageError(f"{path}: not an image of a supported type (by content)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=[kind]) as img:
-                width, height = img.size
-                if width * height > MAX_PIXELS:
-                    raise InvalidImageError(f"{path}: {width}x{height} pixels, more than the {MAX_PIXELS} allowed "
-                                            "(decompression bomb?); resize it first")  # fmt: skip
-                img.load()
-                rgb = img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:  # fmt: skip
-        raise InvalidImageError(f"{path}: not a readable image ({type(exc).__name__}: {exc})") from exc
-    return pil_to_tensor(rgb)
+    return pil_to_tensor(_decode_checked(Path(path), SUPPORTED_FORMATS, _decode_like_reference))
 
 
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
