@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from benchmark.atomic import MARKER
 from benchmark.errors import BenchmarkError, ConfigError
 from benchmark.runner.dvcgraph import PipelineGraph, StageInfo
 
@@ -157,7 +158,8 @@ def git_commit(root: Path) -> str:
 
 
 def dirty_paths(root: Path, graph: PipelineGraph) -> list[str]:
-    """Changed or untracked files, except what DVC itself writes (dvc.lock, .gitignore, stage outputs)."""
+    """Changed or untracked files, except what DVC itself writes (dvc.lock, .gitignore, stage outputs) and the
+    output markers stages leave in a folder that holds their outputs."""
     outs = {out.rstrip("/") for info in graph.stages.values() for out in info.outs}
     dirty = []
     for line in _git(root, "status", "--porcelain", "--untracked-files=all").splitlines():
@@ -166,6 +168,9 @@ def dirty_paths(root: Path, graph: PipelineGraph) -> list[str]:
             continue
         if any(path == out or path.startswith(f"{out}/") for out in outs):
             continue
+        parent = Path(path).parent.as_posix()
+        if Path(path).name == MARKER and any(out.startswith(f"{parent}/") for out in outs):
+            continue  # the suite's output marker beside a stage's outputs (e.g. reports/), written by that stage
         dirty.append(path)
     return dirty
 

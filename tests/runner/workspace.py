@@ -27,7 +27,8 @@ def runner_params() -> dict:
     params = _tiny_params(smoke)
     params["methods"] = ["color-stats-transfer"]
     params["ablation"]["methods"] = []
-    params["text_edit"]["method"] = "color-stats-transfer"
+    params["text_edit"]["method"] = "color-stats-transfer"  # no text editing: that method has none
+    params["text_edit"]["edits"], params["text_edit"]["targets"] = {}, {}
     params["evaluate"]["metrics"] = ["lpips-alex", "ssim"]
     params["evaluate"]["ground_truth_metrics"] = ["gt-ssim"]
     params["runner"] = {"gpu": "always"}  # every device stage holds a (fake) GPU id, so the GPU pool is exercised

@@ -93,7 +93,7 @@ def run_shell(command: str, cwd: Path) -> None:
     if words[0] == "python":
         words[0] = sys.executable
     where = REPO_ROOT if words[0] == "make" or words[1:2] == ["scripts/bench_features.py"] else cwd
-    if words[1:2] == ["scripts/bench_features.py"]:
+    if len(words) > 1 and words[1].startswith("scripts/"):  # the repository's scripts, run from the scratch folder
         words[1] = str(REPO_ROOT / words[1])
     done = subprocess.run(words, cwd=where, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"`{command}` exited with {done.returncode}:\n{done.stderr[-2000:]}"
