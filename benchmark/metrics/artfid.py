@@ -24,10 +24,16 @@ from benchmark.metrics.frechet import FixedReference, check_sample_size
 from benchmark.metrics.lpips import get_lpips
 from benchmark.metrics.protocols import size_batches
 
-STYLE_SET_DEFINITION = (
-    "ArtFID style set = the style images given to the evaluation (EvalSet.style / --style), used as is; "
-    "FID between art-Inception features of all stylized outputs and of that style set"
-)
+STYLE_SET = "the style images given to the evaluation (EvalSet.style / --style), used as is"
+
+
+def style_set_definition(features: str) -> str:
+    """The recorded definition of ArtFID's style set, naming the ``features`` its Fréchet distance compares."""
+    return (f"ArtFID style set = {STYLE_SET}; FID between {features} features of all stylized outputs and of that "
+            "style set")
+
+
+STYLE_SET_DEFINITION = style_set_definition("art-Inception")
 
 
 class FIDArtInception(FIDInception2015):
@@ -47,10 +53,13 @@ class FIDArtInception(FIDInception2015):
 class ArtFID(FIDArtInception):
     """(1 + mean LPIPS-Alex(content, stylized)) x (1 + FID_art(stylized, style set))."""
 
+    style_features = "art-Inception"  # what the recorded style-set definition names
+    fid_component = "fid-artinception"
+
     info = MetricInfo(
         "lower", (1.0, float("inf")),
         "ArtFID = (1 + LPIPS v0.1 AlexNet content distance, mean over pairs) x (1 + FID art-Inception "
-        "2048-d, stylized outputs vs " + STYLE_SET_DEFINITION.split("= ", 1)[1] + "); art-fid 'art_fid' mode; protocol "
+        "2048-d, stylized outputs vs " + STYLE_SET + "); art-fid 'art_fid' mode; protocol "
         "'reference' (default): both factors on the files at native size as art-fid; 'clean': at RxR; "
         "95% bootstrap CI resampling (content, stylized) pairs, style set fixed",
         needs=("content", "stylized", "style"), description="ArtFID (OSASIS Table 1)",
@@ -68,8 +77,9 @@ class ArtFID(FIDArtInception):
             self.notes.append(note)
         self._x, self._ref = x, FixedReference(y)
         fid = self._ref.distance(x)
-        self.notes.append(STYLE_SET_DEFINITION + f" (N_style={y.shape[0]}, N_stylized={x.shape[0]})")
-        self.notes.append(f"components: lpips-alex={self._lpips.mean():.6g}, fid-artinception={fid:.6g}")
+        sizes = f" (N_style={y.shape[0]}, N_stylized={x.shape[0]})"
+        self.notes.append(style_set_definition(self.style_features) + sizes)
+        self.notes.append(f"components: lpips-alex={self._lpips.mean():.6g}, {self.fid_component}={fid:.6g}")
         self.notes.append("protocol: " + self.set_protocol(data))
         if self.opts["random_weights"]:
             self.notes.append("random weights apply to the art Inception only; the LPIPS-Alex term uses real weights")

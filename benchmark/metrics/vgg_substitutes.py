@@ -23,7 +23,7 @@ import torch
 
 from benchmark.features.extractor import FeatureExtractor, weights_id
 from benchmark.features.vgg_alex import SlicedFeatures, weights_path
-from benchmark.metrics.artfid import STYLE_SET_DEFINITION, ArtFID
+from benchmark.metrics.artfid import STYLE_SET, ArtFID
 from benchmark.metrics.base import EvalSet, MetricInfo, MetricResult, PerImageMetric
 from benchmark.metrics.common import RANDOM_WEIGHTS_NOTE, pop_options
 from benchmark.metrics.fid import FIDInception2015
@@ -96,11 +96,13 @@ class ArtFIDVGG16(ArtFID):
     extractor_kind = "vgg16-pool"
     extra_options = {"dims": 512}
     reference_protocol = False
+    style_features = "ImageNet VGG16 relu5_3 mean-pooled"
+    fid_component = "fid-vgg16"
     info = MetricInfo(
         "lower", (1.0, float("inf")),
         "ArtFID formula with VGG16 features: (1 + LPIPS v0.1 AlexNet content distance, mean over pairs at RxR) x "
         "(1 + Fréchet distance of ImageNet VGG16 relu5_3 mean-pooled 512-d features, stylized outputs vs "
-        + STYLE_SET_DEFINITION.split("= ", 1)[1] + "); 95% bootstrap CI resampling (content, stylized) pairs; "
+        + STYLE_SET + "); 95% bootstrap CI resampling (content, stylized) pairs; "
         "smoke substitute for ArtFID, never mixed with it",
         needs=("content", "stylized", "style"), description="ArtFID analogue on VGG16 features (smoke substitute)",
     )  # fmt: skip
