@@ -8,6 +8,7 @@ Everything a run writes is under ``.runner/<run id>/`` (git-ignored): ``plan.jso
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -19,7 +20,7 @@ from benchmark.errors import ConfigError
 from benchmark.runner import dvcgraph
 from benchmark.runner.executors import DONE, FAILED, PREEMPTED, RUNNING, Executor, Job, wait_all
 from benchmark.runner.plan import PlannedStage, RunnerError, build_plan, check_clean, load_params, plan_to_json
-from benchmark.runner.worker import push_outputs, restore_from_run_cache
+from benchmark.runner.worker import THREAD_VARS, push_outputs, restore_from_run_cache
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -204,7 +205,9 @@ class Coordinator:
         spec = {"stage": name, "attempt": s.attempts, "gpus": s.stage.resources.gpus, "workdir": str(self.root),
                 "log": str(run_dir / "logs" / f"{name}.log"),
                 "record": str(run_dir / "records" / f"{name}.{s.attempts}.json"),
-                "commit": commit, "storage": "shared"}  # fmt: skip
+                "commit": commit, "storage": "shared",
+                # the coordinator's thread settings: Ray and Slurm set their own, and float results depend on them
+                "thread_env": {var: os.environ.get(var) for var in THREAD_VARS}}  # fmt: skip
         if self.o.storage == "clone" and s.stage.remote_ok:
             lock = self.root / "dvc.lock"
             spec["storage"] = "clone"

@@ -38,10 +38,20 @@ def dvc_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "dvc", *args]
 
 
+#: Thread-count variables that change float results (kernel choice, reduction order): a stage runs with the
+#: coordinator's values, not the ones an executor sets (Ray sets OMP_NUM_THREADS to the task's CPUs).
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def _env(spec: dict[str, Any]) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("DVC_NO_ANALYTICS", "1")
+    for var, value in (spec.get("thread_env") or {}).items():  # as the coordinator had them (byte-identical floats)
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = value
     if spec["gpus"] == 0:
         env["CUDA_VISIBLE_DEVICES"] = ""  # a CPU stage never holds a GPU
     elif spec.get("gpu_ids"):
