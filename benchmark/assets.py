@@ -10,6 +10,12 @@ size, licence, profiles and users. Resolution order for an asset named ``NAME``:
 4. for assets shipped inside this repository (``bundled: true``), the repository path ``file``;
 5. for assets shipped inside an installed Python package (``package: module/relative/path``), that file.
 
+**Dry-run mode** (``osasis-bench dryrun``, :mod:`benchmark.dryrun`): when ``$OSASIS_BENCH_DRYRUN`` names a dry-run
+workspace (a folder holding the ``.osasis-bench-dryrun`` marker), the manifest is that workspace's overlay
+(``<workspace>/manifest``: the same entries, pinned to the random-weight files it serves on loopback), the cache is
+``<workspace>/cache`` and ``$OSASIS_BENCH_WEIGHTS`` is ignored. Outside dry-run mode a file inside a dry-run
+workspace is refused, so random weights can never stand in for a checkpoint of the paper profile.
+
 Nothing here downloads; only the ``fetch`` stage does. A missing file or a checksum mismatch raises
 :class:`~benchmark.errors.AssetError` naming the asset, the paths tried, and how to obtain it.
 """
@@ -32,6 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_DIR = REPO_ROOT / "data" / "assets"
 WEIGHTS_ENV = "OSASIS_BENCH_WEIGHTS"
 CACHE_ENV = "OSASIS_BENCH_CACHE"
+DRYRUN_ENV = "OSASIS_BENCH_DRYRUN"
+DRYRUN_MARKER = ".osasis-bench-dryrun"
 
 AssetState = Literal["present", "missing", "checksum mismatch", "unpinned"]
 
@@ -70,8 +78,31 @@ class Asset:
         return steps
 
 
+def dryrun_workspace() -> Path | None:
+    """The dry-run workspace named by ``$OSASIS_BENCH_DRYRUN`` (None outside dry-run mode)."""
+    value = os.environ.get(DRYRUN_ENV)
+    if not value:
+        return None
+    workspace = Path(value).resolve()
+    if not (workspace / DRYRUN_MARKER).is_file():
+        raise AssetError(f"${DRYRUN_ENV}={value} is not a dry-run workspace (no {DRYRUN_MARKER} in it); dry runs are "
+                         "made by `osasis-bench dryrun`")  # fmt: skip
+    return workspace
+
+
+def inside_dryrun_workspace(path: str | Path) -> Path | None:
+    """The dry-run workspace holding ``path`` (None when it is outside every dry-run workspace)."""
+    for folder in Path(path).resolve().parents:
+        if (folder / DRYRUN_MARKER).is_file():
+            return folder
+    return None
+
+
 def cache_dir() -> Path:
-    """The download cache used by the fetch stage."""
+    """The download cache used by the fetch stage (the workspace's ``cache`` in dry-run mode)."""
+    workspace = dryrun_workspace()
+    if workspace is not None:
+        return workspace / "cache"
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "osasis-bench"))
 
 
@@ -110,8 +141,11 @@ def _add_entries(assets: dict[str, Asset], entries: list[dict], path: Path) -> N
 
 
 def manifest(path: str | Path | None = None) -> dict[str, Asset]:
-    """All assets, by name."""
-    return _load_manifest(str(path or MANIFEST_DIR))
+    """All assets, by name (the workspace's overlay in dry-run mode, unless ``path`` is given)."""
+    if path is None:
+        workspace = dryrun_workspace()
+        path = workspace / "manifest" if workspace is not None else MANIFEST_DIR
+    return _load_manifest(str(path))
 
 
 def get_asset(name: str) -> Asset:
@@ -149,7 +183,7 @@ def verify_checksum(path: Path, expected: str | None) -> bool:
 def candidate_paths(asset: Asset) -> list[Path]:
     """Where the resolver looks for ``asset``, in order (explicit paths excluded)."""
     paths: list[Path] = []
-    if os.environ.get(WEIGHTS_ENV):
+    if os.environ.get(WEIGHTS_ENV) and dryrun_workspace() is None:
         paths.append(Path(os.environ[WEIGHTS_ENV]) / asset.file)
     paths.append(cache_dir() / asset.file)
     if asset.bundled:
@@ -173,10 +207,18 @@ def package_file(spec: str) -> Path | None:
     return Path(list(found.submodule_search_locations)[0]) / relative
 
 
+def refuse_dryrun_file(name: str, path: Path) -> None:
+    """Outside dry-run mode, a file of a dry-run workspace (random weights) is an error."""
+    if dryrun_workspace() is None and (workspace := inside_dryrun_workspace(path)) is not None:
+        raise AssetError(f"asset '{name}': {path} is a random-weight file of the dry-run workspace {workspace}, "
+                         "not the real asset; dry-run files are only read by `osasis-bench dryrun`")  # fmt: skip
+
+
 def asset_state(asset: Asset, path: str | Path | None = None) -> tuple[AssetState, Path | None]:
     """The state of an asset and the path where it was found."""
     for candidate in [Path(path)] if path else candidate_paths(asset):
         if candidate.is_file():
+            refuse_dryrun_file(asset.name, candidate)
             if asset.sha256 is None:
                 return "unpinned", candidate
             return ("present" if verify_checksum(candidate, asset.sha256) else "checksum mismatch"), candidate
@@ -189,6 +231,7 @@ def resolve(name: str, path: str | Path | None = None) -> Path:
     tried = [Path(path)] if path else candidate_paths(asset)
     for candidate in tried:
         if candidate.is_file():
+            refuse_dryrun_file(name, candidate)
             if not verify_checksum(candidate, asset.sha256):
                 raise AssetError(
                     f"asset '{name}': checksum mismatch for {candidate} (expected sha256 {asset.sha256}); "

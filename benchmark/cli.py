@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from benchmark import progress
+from benchmark.dryrun import costs  # imported first: its clock starts with the command
 from benchmark.errors import BenchmarkError
 
 log = logging.getLogger("osasis-bench")
@@ -311,11 +312,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     from benchmark.runner import add_arguments as add_run_arguments
 
+    p = sub.add_parser("dryrun", help="the paper profile's pipeline at full size with random weights (not a result)",
+                       formatter_class=fmt)  # fmt: skip
+    p.add_argument("--workspace", type=Path, default=None,
+                   help="dry-run workspace (default: $OSASIS_BENCH_CACHE/dryrun); several GB")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and procedural data")
+    p.add_argument("--costs-out", type=Path, default=None,
+                   help="also write the per-stage cost table here (.json, plus a .md beside it)")
+    p.set_defaults(func=_cmd_dryrun)
+
     p = sub.add_parser("run", help="reproduce the DVC pipeline in parallel (local GPUs, Slurm or Ray)",
                        formatter_class=fmt)  # fmt: skip
     add_run_arguments(p)
     p.set_defaults(func=_cmd_run)
     return parser
+
+
+def _cmd_dryrun(args: argparse.Namespace) -> int:
+    from benchmark.assets import cache_dir
+    from benchmark.atomic import check_output_file
+    from benchmark.dryrun.run import run_dryrun, write_cost_table
+
+    if args.costs_out is not None:
+        check_output_file(args.costs_out, option="--costs-out")
+        check_output_file(args.costs_out.with_suffix(".md"), option="--costs-out (.md beside it)", suffixes=(".md",))
+    result = run_dryrun(args.workspace or cache_dir() / "dryrun", seed=args.seed)
+    log.info("dry run complete in %.0f s (%d stages); products in %s", result.seconds, len(result.costs),
+             result.project)  # fmt: skip
+    if args.costs_out is not None:
+        for path in write_cost_table(result, args.costs_out):
+            log.info("wrote %s", path)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -324,7 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
     if args.no_progress:
         progress.set_enabled(False)
-    return run_command(args)
+    code = run_command(args)
+    costs.record_command(args.command, code)
+    return code
 
 
 USER_OS_ERRORS = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.assets import REPO_ROOT
+from benchmark.assets import DRYRUN_ENV, REPO_ROOT, dryrun_workspace
 from benchmark.errors import ConfigError
 
 PROFILES_DIR = REPO_ROOT / "profiles"
@@ -31,7 +31,21 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
             raise ConfigError(f"{path}: missing top-level key {key!r}")
     check_entry_names(params, path)
     check_ablation(params, path)
+    check_dryrun_mode(params, path)
     return params
+
+
+def check_dryrun_mode(params: dict[str, Any], path: Path | str = "params") -> None:
+    """A dry-run parameter file runs only in dry-run mode, and dry-run mode only with one (random weights never
+    meet a real run's parameters, nor real weights a dry run's stamp)."""
+    marked = "dryrun" in params
+    workspace = dryrun_workspace()
+    if marked and workspace is None:
+        raise ConfigError(f"{path} is a dry-run parameter file (it has a 'dryrun' section); it runs only inside "
+                          f"`osasis-bench dryrun` (${DRYRUN_ENV} unset)")  # fmt: skip
+    if workspace is not None and not marked:
+        raise ConfigError(f"${DRYRUN_ENV} is set (dry-run mode, random weights) but {path} is not a dry-run "
+                          f"parameter file; unset {DRYRUN_ENV} for a real run")  # fmt: skip
 
 
 def check_entry_names(params: dict[str, Any], path: Path | str = "params") -> None:

@@ -16,10 +16,12 @@ from typing import Any
 import pandas as pd
 
 from benchmark.atomic import atomic_write_text, check_output_dir, staged_directory
+from benchmark.dryrun.profile import stamp
 from benchmark.errors import ConfigError
 from benchmark.metrics.protocols import check_single_mode
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
+from benchmark.report.dryrun_stamp import stamp_tables
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
@@ -207,6 +209,12 @@ def _write_report(tidy_csv: Path, params_path: Path | None, out_dir: Path, final
 
     compare = "table1_vs_published" in paper.tables
     banner = "" if compare else NOT_COMPARABLE.format(profile=profile.capitalize())
+    title = f"osasis-bench report ({profile} profile)"
+    dry_run = stamp(params)
+    if dry_run:
+        stamp_tables(tables_dir, dry_run)
+        banner = f"{dry_run.upper()}. {banner}".strip()
+        title = f"{title}: {dry_run}"
     t = paper.tables
     sections = [
         Section("paper-tables", "Paper tables",
@@ -217,7 +225,7 @@ def _write_report(tidy_csv: Path, params_path: Path | None, out_dir: Path, final
         Section("agreement", "Checks against ground truth", ground_truth_tables),
         Section("published", "Published numbers", [("published_table1", pub_table)]),
     ]  # fmt: skip
-    page = render_page(f"osasis-bench report ({profile} profile)", banner, sections, out_dir)
+    page = render_page(title, banner, sections, out_dir)
     atomic_write_text(out_dir / "index.html", page)
     log.info("report written to %s (%d tables, %d figures)", final_dir, len(t) + len(board) + 1,
              sum(1 for f in figures if f.paths))  # fmt: skip

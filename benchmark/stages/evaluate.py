@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.atomic import atomic_write_text, check_output_file, check_owned_files, write_owned_files
+from benchmark.dryrun.profile import stamp
 from benchmark.errors import ConfigError
 from benchmark.params import method_cells, pipeline_methods
 from benchmark.stages.common import settings
@@ -77,6 +78,8 @@ def evaluate_cell(method: str, reference: str, run, layout: Layout, instances: d
         "profile": run.params["profile"],
         "splits": {},
     }
+    if dry_run := stamp(run.params):
+        payload["dry_run"] = dry_run
     for split in method_cells(run.params, method)[1]:
         truth = layout.ground_truth_dir(reference, split)
         has_truth = bool(ref_info.get("ground_truth")) and truth.is_dir()
