@@ -1,0 +1,84 @@
+"""``osasis-bench dryrun`` end to end: the paper profile at full size with random weights (about 10 min on 2 CPUs).
+
+It checks what the dry run promises: the paper fetch stage downloaded and verified every dry-run file from the
+loopback server; the density split, every method and every ablation variant of the paper profile, every paper
+metric, aggregation and the report ran; every product is stamped; the cost table has one row per stage; and a
+second ``dvc status`` has nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+
+from benchmark.assets import REPO_ROOT
+from benchmark.dryrun.profile import STAMP
+
+pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def dryrun(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("dryrun")
+    costs = tmp / "costs.json"
+    env = {**os.environ, "OSASIS_BENCH_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1"}
+    command = [sys.executable, "-m", "benchmark", "dryrun", "--workspace", str(tmp / "ws"), "--costs-out", str(costs)]
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-6000:]
+    return tmp / "ws" / "project", costs
+
+
+def test_fetch_downloaded_and_verified_every_dryrun_file(dryrun: tuple[Path, Path]) -> None:
+    project, _ = dryrun
+    report = json.loads((project / "results" / "fetch" / "paper.json").read_text())
+    outcomes = {o["name"]: o for o in report["outcomes"]}
+    served = json.loads((project.parent / "served" / "weights.json").read_text())["files"]
+    for name in served:
+        assert outcomes[name]["status"] == "downloaded" and outcomes[name]["verified"], outcomes[name]
+
+
+def test_every_method_and_metric_ran_at_full_size(dryrun: tuple[Path, Path]) -> None:
+    project, _ = dryrun
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    refs = params["references"]
+    cells = [(m, r, s) for m in params["methods"] for r in refs for s in params["splits"]]
+    abl = params["ablation"]
+    cells += [(m, r, abl["split"]) for m in abl["methods"] for r in abl["references"]]
+    for method, ref, split in cells:
+        inputs = sorted((project / "data" / "prepared" / "splits" / split).glob("*.png"))
+        outputs = sorted((project / "results" / "stylized" / method / ref / split).glob("*.png"))
+        assert inputs and [p.name for p in outputs] == [p.name for p in inputs], (method, split)
+        with Image.open(outputs[0]) as image:
+            assert image.size == (params["resolution"], params["resolution"])
+        result = json.loads((project / "results" / "metrics" / method / f"{ref}.json").read_text())
+        assert result["dry_run"] == STAMP
+        values = result["splits"][split]
+        for metric in params["evaluate"]["metrics"]:
+            value = values[metric]["value"] if isinstance(values[metric], dict) else values[metric]
+            assert math.isfinite(float(value)), (method, split, metric, value)
+
+
+def test_report_and_tables_are_stamped(dryrun: tuple[Path, Path]) -> None:
+    project, _ = dryrun
+    page = (project / "reports" / "index.html").read_text()
+    assert STAMP.upper() in page and STAMP in page.split("</title>")[0]
+    tables = sorted((project / "reports" / "tables").glob("*.md"))
+    assert tables and all(t.read_text().startswith(f"> **{STAMP.upper()}**") for t in tables)
+
+
+def test_cost_table_has_every_stage(dryrun: tuple[Path, Path]) -> None:
+    _, costs = dryrun
+    payload = json.loads(costs.read_text())
+    assert payload["stages_without_record"] == [] and payload["stamp"] == STAMP
+    names = {row["stage"] for row in payload["stages"]}
+    assert {"fetch", "prepare", "aggregate", "report"} <= names
+    assert all(row["exit_code"] == 0 and row["peak_rss_mb"] > 0 for row in payload["stages"])
+    assert costs.with_suffix(".md").read_text().count("\n| `") == len(payload["stages"])
