@@ -314,6 +314,9 @@ def fetch_assets(names: list[str] | None = None, dest: Path | None = None, profi
             wanted = [a for a in wanted if a.name not in {p.name for p in problems}]
         items, skipped = expand_collections(wanted, table, ids, index_paths)
         skipped = problems + skipped
+        for outcome in skipped:
+            if outcome.status == "missing":
+                outcome.where_to_put = run.where(table[outcome.name])
         if items:
             bar.total = (bar.total or 0) + sum(a.size or 0 for a in items)
             outcomes.update(_fetch_round(items, run, offline, jobs))
