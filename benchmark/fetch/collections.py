@@ -38,7 +38,7 @@ def _id_value(item_id: int | str) -> int | str:
 
 
 @lru_cache(maxsize=1)
-def _ffhq_index(path: str) -> dict:
+def _ffhq_index(path: str, stamp: tuple[int, int]) -> dict:  # stamp (size, mtime): a rewritten index is re-read
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -53,7 +53,14 @@ def _index(asset: Asset, manifest: dict[str, Asset], index_path: str | Path | No
     if path is None or state == "checksum mismatch" or not path.is_file():
         raise AssetError(f"collection '{asset.name}' needs its index '{index_asset.name}' ({index_asset.file}) "
                          f"first: {index_asset.instructions()}")  # fmt: skip
-    return _ffhq_index(str(path)), path
+    stat = path.stat()
+    try:
+        index = _ffhq_index(str(path), (stat.st_size, stat.st_mtime_ns))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise AssetError(f"{path}: the index of collection '{asset.name}' is not valid JSON ({exc})") from exc
+    if not isinstance(index, dict):
+        raise AssetError(f"{path}: the index of collection '{asset.name}' is not a JSON object keyed by image id")
+    return index, path
 
 
 def item_ids(asset: Asset, manifest: dict[str, Asset], index_path: str | Path | None = None) -> list[str]:

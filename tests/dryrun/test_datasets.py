@@ -168,6 +168,16 @@ def test_candidates_of_the_official_index_are_the_documented_draw(tmp_path):
     assert density_candidates(params, index_path=path) == sample_candidates(70000, 50, 3)
 
 
+def test_bad_index_is_a_named_error(served, tmp_path):
+    base_url, _, written = served
+    table = assets.manifest(_overlay(tmp_path / "overlay.yaml", base_url, written))
+    for text in ("{not json", "[1, 2]", '{"0": {"thumbnail": {}}}'):
+        bad = tmp_path / "ffhq-dataset-v2.json"
+        bad.write_text(text)
+        with pytest.raises(AssetError, match="ffhq-dataset-v2.json"):
+            collections.item_ids(table["ffhq-images1024"], table, bad)
+
+
 # ------------------------------------------------------------------------------------------ fetch from loopback
 def test_fetch_downloads_exactly_the_density_candidates(served, env, tmp_path):
     base_url, _, written = served
