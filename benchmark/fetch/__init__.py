@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"never touch the network, only verify (also ${OFFLINE_ENV}=1)")
     parser.add_argument("--ids-file", type=Path, default=None,
                         help="item ids for collection entries (text, JSON list, or a split file)")
+    parser.add_argument("--params", type=Path, default=None, metavar="FILE",
+                        help="the profile's parameter file (params.yaml): collection items are then the ids it "
+                             "determines, i.e. the density split's candidates (prepare.density.n_candidates, seed)")
     parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="where to write the JSON report")
     parser.add_argument("--allow-missing", action="store_true",
                         help="write the report and exit 0 even if some assets are missing")
@@ -56,7 +59,7 @@ def fetch_main(args: argparse.Namespace | None = None, **kwargs: Any) -> FetchRe
     """Run the fetch stage from CLI arguments (or keyword arguments); writes the report, raises FetchError."""
     options = {"profile": None, "asset": None, "dest": None, "jobs": 4, "timeout": 30.0, "connect_timeout": 5.0,
                "retries": 4, "offline": None, "ids_file": None, "report": DEFAULT_REPORT, "manifest_path": None,
-               "allow_missing": False}  # fmt: skip
+               "allow_missing": False, "params": None}  # fmt: skip
     options.update({k: v for k, v in vars(args or argparse.Namespace()).items() if k in options})
     options.update(kwargs)
     if options["report"] is not None:
@@ -69,11 +72,25 @@ def fetch_main(args: argparse.Namespace | None = None, **kwargs: Any) -> FetchRe
     if options["ids_file"] and not Path(options["ids_file"]).is_file():
         raise ConfigError(f"--ids-file {options['ids_file']}: no such file")
     ids = load_ids(options["ids_file"]) if options["ids_file"] else None
+    params = _profile_params(options["params"], options["profile"])
     return fetch_assets(options["asset"], dest=options["dest"], profile=options["profile"], jobs=options["jobs"],
                         timeout=options["timeout"], retries=options["retries"], offline=options["offline"],
                         connect_timeout=options["connect_timeout"],
-                        manifest_path=options["manifest_path"], collection_ids=ids,
+                        manifest_path=options["manifest_path"], collection_ids=ids, params=params,
                         report_path=options["report"], strict=not options["allow_missing"])  # fmt: skip
+
+
+def _profile_params(path: str | Path | None, profile: str | None) -> dict[str, Any] | None:
+    """The parameter file's contents (None without one); its profile must be the one fetched."""
+    if path is None:
+        return None
+    from benchmark.params import load_params
+
+    params = load_params(path)
+    if profile is not None and params.get("profile") != profile:
+        raise ConfigError(f"--params {path} is the {params.get('profile')!r} profile, but --profile {profile} "
+                          "was asked for; pass the matching parameter file")  # fmt: skip
+    return params
 
 
 def is_offline() -> bool:

@@ -85,7 +85,7 @@ class FetchReport:
         lines = [f"{len(self.missing)} asset(s) could not be fetched"
                  + (" (offline mode: nothing was downloaded)" if self.offline else "") + ":"]  # fmt: skip
         for o in self.missing:
-            lines.append(f"  - {o.name}: {o.message or o.status}. Put a copy at {o.where_to_put}")
+            lines.append(f"  - {o.name}: {(o.message or o.status).rstrip('.')}. Put a copy at {o.where_to_put}")
         return "\n".join(lines)
 
 

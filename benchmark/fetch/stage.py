@@ -214,8 +214,13 @@ def _finish(outcome: AssetOutcome, asset: Asset, dest: Path) -> AssetOutcome:
 
 def expand_collections(selected: Iterable[Asset], table: dict[str, Asset],
                        collection_ids: dict[str, Sequence[int | str]] | Sequence[int | str] | None,
-                       ) -> tuple[list[Asset], list[AssetOutcome]]:
-    """Replace collection entries by their items for the ids given; others are reported as skipped."""
+                       index_paths: dict[str, Path] | None = None,
+                       ) -> tuple[list[Asset], list[AssetOutcome]]:  # fmt: skip
+    """Replace collection entries by their items for the ids given; others are reported as skipped.
+
+    ``index_paths`` maps an index asset's name to where this run found or put it (e.g. a ``dest`` outside the
+    resolver's paths); a collection whose index is nowhere is reported as missing.
+    """
     plain: list[Asset] = []
     skipped: list[AssetOutcome] = []
     for asset in selected:
@@ -225,10 +230,55 @@ def expand_collections(selected: Iterable[Asset], table: dict[str, Asset],
         ids = collection_ids.get(asset.name) if isinstance(collection_ids, dict) else collection_ids
         if not ids:
             skipped.append(AssetOutcome(asset.name, asset.file, "skipped", message=(
-                "collection: pass the item ids to fetch (e.g. the density split's candidate ids, --ids-file)")))
+                "collection: pass the item ids to fetch (`--params params.yaml` derives the density split's "
+                "candidate ids from the profile; or --ids-file)")))  # fmt: skip
             continue
-        plain.extend(collections.expand(asset, ids, table))
+        index_name = asset.extra["collection"].get("index")
+        try:
+            plain.extend(collections.expand(asset, ids, table, (index_paths or {}).get(index_name)))
+        except AssetError as exc:
+            skipped.append(AssetOutcome(asset.name, asset.file, "missing", message=str(exc),
+                                        where_to_put=str(asset.file)))  # fmt: skip
     return plain, skipped
+
+
+def _derived_ids(params: dict | None, wanted: Sequence[Asset], table: dict[str, Asset],
+                 manifest_path: str | Path | None, index_paths: dict[str, Path],
+                 ) -> tuple[dict[str, list[str]], list[AssetOutcome]]:  # fmt: skip
+    """Collection ids the profile's params determine (the density split's candidates, benchmark.splits), and
+    an outcome for a collection whose ids cannot be drawn (its index is missing)."""
+    if not params:
+        return {}, []
+    from benchmark.splits.candidates import candidate_collection, density_candidates
+
+    name = candidate_collection(params)
+    if name is None or name not in {a.name for a in wanted}:
+        return {}, []
+    index_name = table[name].extra.get("collection", {}).get("index")
+    try:
+        return {name: density_candidates(params, manifest_path, index_paths.get(index_name))}, []
+    except AssetError as exc:
+        return {}, [AssetOutcome(name, table[name].file, "missing", message=str(exc),
+                                 where_to_put=str(table[name].file))]  # fmt: skip
+
+
+def _fetch_round(assets: Sequence[Asset], run: _Run, offline: bool, jobs: int) -> dict[str, AssetOutcome]:
+    """Check, then download (in parallel), one list of plain assets."""
+    outcomes: dict[str, AssetOutcome] = {}
+    todo: list[Asset] = []
+    for asset in assets:
+        found = _check_existing(asset, run)
+        if found is not None:
+            outcomes[asset.name] = found
+            run.on_bytes(asset.size or 0)
+        elif (blocked := _unavailable(asset, run, offline)) is not None:
+            outcomes[asset.name] = blocked
+        else:
+            todo.append(asset)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for asset, outcome in zip(todo, pool.map(lambda a: _download(a, run), todo)):
+            outcomes[asset.name] = outcome
+    return outcomes
 
 
 def fetch_assets(names: list[str] | None = None, dest: Path | None = None, profile: str | None = None,
@@ -236,32 +286,41 @@ def fetch_assets(names: list[str] | None = None, dest: Path | None = None, profi
                  connect_timeout: float = 5.0,
                  offline: bool | None = None, manifest_path: str | Path | None = None,
                  collection_ids: dict[str, Sequence[int | str]] | Sequence[int | str] | None = None,
+                 params: dict | None = None,
                  report_path: str | Path | None = None, strict: bool = True) -> FetchReport:
-    """Fetch and verify assets; write the JSON report to ``report_path``; raise FetchError if any is missing."""
+    """Fetch and verify assets; write the JSON report to ``report_path``; raise FetchError if any is missing.
+
+    Two rounds: the plain assets first (among them collection indexes), then the items of the collections,
+    for ``collection_ids`` or, failing those, the ids the profile's ``params`` determine (the density split's
+    candidates, :func:`benchmark.splits.candidates.density_candidates`).
+    """
     offline = offline_default() if offline is None else offline
     table = manifest(manifest_path)
     dest = Path(dest) if dest else cache_dir()
-    selected, skipped = expand_collections(select_assets(names, profile, table), table, collection_ids)
+    selected = select_assets(names, profile, table)
+    plain = [a for a in selected if not collections.is_collection(a)]
+    wanted = [a for a in selected if collections.is_collection(a)]
     report = FetchReport(profile=profile, dest=str(dest), offline=offline)
-    total = sum(a.size or 0 for a in selected)
-    with tqdm(total=total or None, unit="B", unit_scale=True, unit_divisor=1024, desc="fetch", dynamic_ncols=True,
-              disable=not progress.enabled(), leave=False) as bar:  # fmt: skip
+    with tqdm(total=sum(a.size or 0 for a in plain) or None, unit="B", unit_scale=True, unit_divisor=1024,
+              desc="fetch", dynamic_ncols=True, disable=not progress.enabled(), leave=False) as bar:  # fmt: skip
         run = _Run(dest, timeout, retries, backoff, bar, connect_timeout)
-        outcomes: dict[str, AssetOutcome] = {}
-        todo: list[Asset] = []
-        for asset in selected:
-            found = _check_existing(asset, run)
-            if found is not None:
-                outcomes[asset.name] = found
-                bar.update(asset.size or 0)
-            elif (blocked := _unavailable(asset, run, offline)) is not None:
-                outcomes[asset.name] = blocked
-            else:
-                todo.append(asset)
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for asset, outcome in zip(todo, pool.map(lambda a: _download(a, run), todo)):
-                outcomes[asset.name] = outcome
-    report.outcomes = [_finish(outcomes[a.name], a, dest) for a in selected] + skipped
+        outcomes = _fetch_round(plain, run, offline, jobs)
+        index_paths = {name: Path(o.path) for name, o in outcomes.items()
+                       if o.status in ("present", "downloaded") and o.path}  # fmt: skip
+        ids, problems = collection_ids, []
+        if not ids and wanted:
+            derived, problems = _derived_ids(params, wanted, table, manifest_path, index_paths)
+            ids = derived or None
+            wanted = [a for a in wanted if a.name not in {p.name for p in problems}]
+        items, skipped = expand_collections(wanted, table, ids, index_paths)
+        skipped = problems + skipped
+        for outcome in skipped:
+            if outcome.status == "missing":
+                outcome.where_to_put = run.where(table[outcome.name])
+        if items:
+            bar.total = (bar.total or 0) + sum(a.size or 0 for a in items)
+            outcomes.update(_fetch_round(items, run, offline, jobs))
+    report.outcomes = [_finish(outcomes[a.name], a, dest) for a in plain + items] + skipped
     if report_path is not None:
         report.write(report_path)
     if strict and not report.ok:

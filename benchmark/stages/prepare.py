@@ -42,7 +42,7 @@ def _distance(config: dict[str, Any], device: str):
 
 
 def _density_split(run: RunSettings, cfg: dict[str, Any], pool: list[Path], train_dir: Path | None, split_file: Path,
-                   out: Path):  # fmt: skip
+                   out: Path, extra: dict[str, Any] | None = None):  # fmt: skip
     from benchmark.splits.density import density_split
     from benchmark.splits.io import materialise_split, write_split
     from benchmark.splits.reconstructors import make_reconstructor
@@ -52,7 +52,7 @@ def _density_split(run: RunSettings, cfg: dict[str, Any], pool: list[Path], trai
     result = density_split(pool, reconstruct, distance, k=int(cfg["k"]), seed=run.seed,
                            batch_size=int(cfg.get("batch_size", 16)), resolution=run.resolution,
                            reconstructor=recon_desc, distance_name=dist_desc, device=run.device,
-                           n_decodes=int(cfg.get("n_decodes", 1)))  # fmt: skip
+                           n_decodes=int(cfg.get("n_decodes", 1)), extra=extra)  # fmt: skip
     write_split(result, split_file)
     materialise_split(result, pool, out / "splits", run.resolution, originals=cfg.get("originals", "none"))
     return result
@@ -101,7 +101,7 @@ def _append_precision(split_file: Path, score: Any) -> None:
 
 
 def _prepare_paper(run: RunSettings, out: Path, split_file: Path) -> list[dict[str, Any]]:
-    from benchmark.assets import resolve
+    from benchmark.splits.candidates import candidate_files, candidate_settings
     from benchmark.splits.references import reference_paths
 
     cfg = run.params["prepare"]
@@ -109,9 +109,11 @@ def _prepare_paper(run: RunSettings, out: Path, split_file: Path) -> list[dict[s
         raise ConfigError("the paper profile's prepare stage runs DiffAE over "
                           f"{cfg['density']['n_candidates']} FFHQ images; it needs a GPU (set device: cuda), "
                           "or set prepare.allow_cpu: true to run it on the CPU anyway (days)")  # fmt: skip
-    ffhq = resolve(cfg["ffhq_asset"])
-    pool = sorted(p for p in Path(ffhq).rglob("*.png"))
-    _density_split(run, cfg["density"], pool, None, split_file, out)
+    params = {**run.params, "seed": run.seed}
+    asset, n, seed = candidate_settings(params)
+    pool = list(candidate_files(params).values())  # exactly the candidates the fetch stage downloaded
+    rule = f"benchmark.splits.sample_candidates(ids of the {asset} index, {n}, seed={seed})"
+    _density_split(run, cfg["density"], pool, None, split_file, out, extra={"candidates": rule})
     index = []
     for ref_set in cfg["reference_sets"]:
         for name, path in sorted(reference_paths(ref_set).items()):
