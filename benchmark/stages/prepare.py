@@ -121,8 +121,9 @@ def _prepare_paper(run: RunSettings, out: Path, split_file: Path) -> list[dict[s
             stem = Path(path).stem
             index.append({"name": stem, "set": ref_set, "kind": "ood" if ref_set == "ood" else "in-domain",
                           "ground_truth": False, "source": name})  # fmt: skip
-    ood_inputs = reference_paths(cfg["ood_inputs"]) if cfg.get("ood_inputs") else {}
-    _copy_resized(sorted(ood_inputs.values()), out / "splits" / "ood", run.resolution)
+    ood_inputs = sorted((reference_paths(cfg["ood_inputs"]) if cfg.get("ood_inputs") else {}).values())
+    limit = cfg.get("ood_max_inputs")  # None (the paper profile): all of them
+    _copy_resized(ood_inputs if limit is None else ood_inputs[: int(limit)], out / "splits" / "ood", run.resolution)
     return index
 
 
