@@ -1,0 +1,1 @@
+"""Full-size dry run of the paper profile with random weights (``osasis-bench dryrun``)."""
