@@ -385,7 +385,14 @@ def _openai_clip(arch: str) -> Callable[[Path, int, str], None]:
         size = int(size[0] if isinstance(size, (tuple, list)) else size)
         context = int(model.positional_embedding.shape[0])
         for key, value in zip(_OPENAI_EXTRA, (size, context, int(model.token_embedding.weight.shape[0])), strict=True):
+            if key in model.__dict__:  # open_clip keeps some of them as plain int attributes
+                delattr(model, key)
             model.register_buffer(key, torch.tensor(value))
+        # open_clip's causal mask is a (non-persistent) buffer; OpenAI's archives build it inside the graph instead,
+        # so it becomes a traced constant here and stays out of the archive's state dict
+        mask = model._buffers.pop("attn_mask", None)
+        if mask is not None:
+            model.attn_mask = mask
         image, text = torch.zeros(1, 3, size, size), torch.zeros(1, context, dtype=torch.long)
         with torch.no_grad():
             traced = torch.jit.trace(model, (image, text), check_trace=False, strict=False)
