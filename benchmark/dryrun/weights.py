@@ -22,10 +22,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import multiprocessing
 import sys
 import types
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,6 +74,17 @@ def _adam_state(params: list[nn.Parameter], steps: int, **hyper: object) -> dict
     return optimizer.state_dict()
 
 
+def _no_zero_layers(model: nn.Module) -> nn.Module:
+    """Re-draw, with torch's default init, the layers that diffusion UNets zero at construction (output convs of
+    residual blocks and of the network), so the random network's output is not identically zero."""
+    with torch.no_grad():
+        for module in model.modules():
+            weight = getattr(module, "weight", None)
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and weight is not None and not weight.any():
+                module.reset_parameters()
+    return model
+
+
 # ------------------------------------------------------------------------------------------------- DiffAE, ADM
 def _diffae_autoenc(path: Path, seed: int, name: str) -> None:
     from osasis.configs import get_config
@@ -80,7 +93,7 @@ def _diffae_autoenc(path: Path, seed: int, name: str) -> None:
 
     cfg = get_config("diffae_ffhq256")
     with _seeded(seed, name) as gen:
-        model = DiffAEAutoencoder(cfg)
+        model = _no_zero_layers(DiffAEAutoencoder(cfg))
         x_T = torch.randn(OFFICIAL_SAMPLE_SIZE, cfg.in_channels, cfg.image_size, cfg.image_size, generator=gen)
     save_diffae_lightning(path, model, copy.deepcopy(model), x_T=x_T)
 
@@ -104,7 +117,7 @@ def _diffae_autoenc_latent(path: Path, seed: int, name: str) -> None:
 
     cfg = get_config("diffae_latent_ffhq256")
     with _seeded(seed, name) as gen:
-        model = DiffAEAutoencoder(cfg)
+        model = _no_zero_layers(DiffAEAutoencoder(cfg))
         x_T = torch.randn(OFFICIAL_SAMPLE_SIZE, cfg.in_channels, cfg.image_size, cfg.image_size, generator=gen)
         stats = LatentStats(torch.randn(cfg.enc_out_channels, generator=gen) * 0.1,
                             1.0 + torch.rand(cfg.enc_out_channels, generator=gen))  # fmt: skip
@@ -118,8 +131,8 @@ def _osasis(path: Path, seed: int, name: str) -> None:
     from osasis.weights import save_osasis
 
     with _seeded(seed, name):
-        model = DiffAEAutoencoder(get_config("diffae_latent_ffhq256"))
-        spn = SPN(get_config("spn_default"))
+        model = _no_zero_layers(DiffAEAutoencoder(get_config("diffae_latent_ffhq256")))
+        spn = _no_zero_layers(SPN(get_config("spn_default")))
     unet_params = [p for n, p in model.named_parameters() if not n.startswith(("encoder.", "latent_net."))]
     save_osasis(path, model, spn, iteration=OSASIS_ITERATIONS,
                 optim_model=_adam_state(unet_params, OSASIS_ITERATIONS, lr=5e-6),
@@ -133,7 +146,7 @@ def _adm_ffhq256(path: Path, seed: int, name: str) -> None:
     from osasis.weights import save_p2
 
     with _seeded(seed, name):
-        model = ADMUNet(get_config("p2_ffhq256"))
+        model = _no_zero_layers(ADMUNet(get_config("p2_ffhq256")))
     save_p2(path, model)
 
 
@@ -375,33 +388,42 @@ def _dino(path: Path, seed: int, name: str) -> None:
 _OPENAI_EXTRA = ("input_resolution", "context_length", "vocab_size")
 
 
+def _trace_openai_clip(arch: str, path: str, seed: int, name: str) -> None:
+    """Trace an open_clip ``arch`` (OpenAI key names, fp16 weights) into a TorchScript archive at ``path``."""
+    import open_clip
+
+    with _seeded(seed, name):
+        model = open_clip.create_model(arch, pretrained=None, force_quick_gelu=True).eval()
+    size = model.visual.image_size
+    size = int(size[0] if isinstance(size, (tuple, list)) else size)
+    context = int(model.positional_embedding.shape[0])
+    for key, value in zip(_OPENAI_EXTRA, (size, context, int(model.token_embedding.weight.shape[0])), strict=True):
+        if key in model.__dict__:  # open_clip keeps some of them as plain int attributes
+            delattr(model, key)
+        model.register_buffer(key, torch.tensor(value))
+    # open_clip's causal mask is a (non-persistent) buffer; OpenAI's archives build it inside the graph instead,
+    # so it becomes a traced constant here and stays out of the archive's state dict
+    mask = model._buffers.pop("attn_mask", None)
+    if mask is not None:
+        model.attn_mask = mask
+    image, text = torch.zeros(1, 3, size, size), torch.zeros(1, context, dtype=torch.long)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (image, text), check_trace=False, strict=False)
+    traced = traced.half()  # the released archives hold fp16 weights
+    for key in _OPENAI_EXTRA:  # integer buffers keep their dtype
+        setattr(traced, key, getattr(model, key))
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def _openai_clip(arch: str) -> Callable[[Path, int, str], None]:
     def write(path: Path, seed: int, name: str) -> None:
-        import open_clip
-
-        with _seeded(seed, name):
-            model = open_clip.create_model(arch, pretrained=None, force_quick_gelu=True).eval()
-        size = model.visual.image_size
-        size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        context = int(model.positional_embedding.shape[0])
-        for key, value in zip(_OPENAI_EXTRA, (size, context, int(model.token_embedding.weight.shape[0])), strict=True):
-            if key in model.__dict__:  # open_clip keeps some of them as plain int attributes
-                delattr(model, key)
-            model.register_buffer(key, torch.tensor(value))
-        # open_clip's causal mask is a (non-persistent) buffer; OpenAI's archives build it inside the graph instead,
-        # so it becomes a traced constant here and stays out of the archive's state dict
-        mask = model._buffers.pop("attn_mask", None)
-        if mask is not None:
-            model.attn_mask = mask
-        image, text = torch.zeros(1, 3, size, size), torch.zeros(1, context, dtype=torch.long)
-        with torch.no_grad():
-            traced = torch.jit.trace(model, (image, text), check_trace=False, strict=False)
-        traced = traced.half()  # the released archives hold fp16 weights
-        for key in _OPENAI_EXTRA:  # integer buffers keep their dtype
-            setattr(traced, key, getattr(model, key))
-        buffer = io.BytesIO()
-        torch.jit.save(traced, buffer)
-        atomic_write_bytes(path, buffer.getvalue())
+        # TorchScript names a class traced a second time in one process ``___torch_mangle_N``, which would make
+        # the archive's bytes depend on what the process traced before: each archive is traced in a fresh one.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            pool.submit(_trace_openai_clip, arch, str(path), seed, name).result()
 
     return write
 
