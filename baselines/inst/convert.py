@@ -6,6 +6,9 @@ stubs; nothing from the file runs). Key renaming is diffusers' own single-file c
 attention into linear weights - and ``convert_ldm_clip_checkpoint``); :func:`convert_ldm_state` bundles them and
 checks every produced key and shape against the target models (a named error otherwise). ``model_ema.*`` (a
 flattened EMA copy of the UNet) is ignored, as ldm's ``v1-inference.yaml`` (``use_ema: False``) does.
+
+:func:`ldm_state_from_diffusers` is the inverse (our own key table): it writes diffusers/transformers weights back
+under the ldm names, which the dry run (:mod:`benchmark.dryrun.weights`) uses to store an ``sd-v1-4.ckpt`` layout.
 """
 
 from __future__ import annotations
@@ -144,8 +147,12 @@ def _vae_key(key: str, levels: int) -> str:
     raise CheckpointError(f"inst: no ldm name for the diffusers VAE key {key!r}")
 
 
-def ldm_state_from_diffusers(unet: Mapping[str, torch.Tensor], vae: Mapping[str, torch.Tensor],
-                             text: Mapping[str, torch.Tensor], unet_config: dict[str, Any]) -> dict[str, torch.Tensor]:
+def ldm_state_from_diffusers(
+    unet: Mapping[str, torch.Tensor],
+    vae: Mapping[str, torch.Tensor],
+    text: Mapping[str, torch.Tensor],
+    unet_config: dict[str, Any],
+) -> dict[str, torch.Tensor]:
     """The inverse of :func:`convert_ldm_state`: diffusers UNet/VAE and transformers text-encoder state dicts ->
     one ldm ``state_dict`` (``model.diffusion_model.*``, ``first_stage_model.*``, ``cond_stage_model.transformer.*``).
 

@@ -119,8 +119,9 @@ def test_ldm_inverse_converter_gives_the_sd14_key_manifest() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["stylegan2-ffhq-config-f", "e4e-ffhq-encode", "hfgi-ffhq", "mtg-digital-painting-jing",
-                                  "arcface-ir-se50", "dino-vitb8", "diffae_ffhq256_latent_stats"])  # fmt: skip
+@pytest.mark.parametrize("name", ["stylegan2-ffhq-config-f", "e4e-ffhq-encode", "hfgi-ffhq",
+                                  "mtg-digital-painting-jing", "arcface-ir-se50", "dino-vitb8",
+                                  "diffae_ffhq256_latent_stats"])  # fmt: skip
 def test_full_size_files_load_strictly(tmp_path: Path, name: str) -> None:
     from baselines.e4e.checkpoint import load_e4e
     from baselines.hfgi.checkpoint import load_hfgi
