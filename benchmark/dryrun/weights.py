@@ -22,12 +22,12 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import multiprocessing
+import os
+import subprocess
 import sys
 import types
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -420,10 +420,18 @@ def _trace_openai_clip(arch: str, path: str, seed: int, name: str) -> None:
 def _openai_clip(arch: str) -> Callable[[Path, int, str], None]:
     def write(path: Path, seed: int, name: str) -> None:
         # TorchScript names a class traced a second time in one process ``___torch_mangle_N``, which would make
-        # the archive's bytes depend on what the process traced before: each archive is traced in a fresh one.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-            pool.submit(_trace_openai_clip, arch, str(path), seed, name).result()
+        # the archive's bytes depend on what the process traced before: each archive is traced in a fresh
+        # interpreter (a plain subprocess, so the caller's main module is never re-imported).
+        code = ("import sys, benchmark; from benchmark.dryrun.weights import _trace_openai_clip; "
+                "_trace_openai_clip(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4])")  # fmt: skip
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])  # the checkout this module is imported from
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        done = subprocess.run([sys.executable, "-c", code, arch, str(path), str(seed), name], env=env,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"dry run: tracing the {arch} CLIP archive for {name} failed "
+                               f"(exit {done.returncode}): {done.stderr[-2000:]}")  # fmt: skip
 
     return write
 
