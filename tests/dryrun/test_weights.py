@@ -121,15 +121,18 @@ def test_ldm_inverse_converter_gives_the_sd14_key_manifest() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["stylegan2-ffhq-config-f", "e4e-ffhq-encode", "hfgi-ffhq",
                                   "mtg-digital-painting-jing", "arcface-ir-se50", "dino-vitb8",
-                                  "diffae_ffhq256_latent_stats"])  # fmt: skip
-def test_full_size_files_load_strictly(tmp_path: Path, name: str) -> None:
+                                  "diffae_ffhq256_latent_stats", "diffae_ffhq256_autoenc",
+                                  "diffae_ffhq256_autoenc_latent", "osasis_img1_iter200", "p2_ffhq256",
+                                  "clip-vit-b16-openai"])  # fmt: skip
+def test_full_size_files_load_strictly(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from baselines.e4e.checkpoint import load_e4e
     from baselines.hfgi.checkpoint import load_hfgi
     from baselines.mtg.checkpoint import load_mtg
     from baselines.stylegan2.checkpoint import load_discriminator, load_generator
     from benchmark.features.dino_vit import load_dino
     from benchmark.metrics.identity import ArcFaceIdentity
-    from osasis.weights import load_latent_stats
+    from benchmark.features import clip
+    from osasis.weights import load_adm, load_diffae, load_latent_net, load_latent_stats, load_osasis
 
     path = write_weights(tmp_path, names=[name])[name]
     loaders = {
@@ -140,5 +143,12 @@ def test_full_size_files_load_strictly(tmp_path: Path, name: str) -> None:
         "arcface-ir-se50": lambda p: ArcFaceIdentity(weights=str(p)),
         "dino-vitb8": lambda p: load_dino(path=p),
         "diffae_ffhq256_latent_stats": lambda p: load_latent_stats(p, 512),
+        "diffae_ffhq256_autoenc": lambda p: load_diffae(p, "diffae_ffhq256"),
+        "diffae_ffhq256_autoenc_latent": lambda p: (load_diffae(p, "diffae_latent_ffhq256"), load_latent_net(p),
+                                                    load_latent_stats(p, 512)),  # fmt: skip
+        "osasis_img1_iter200": lambda p: load_osasis(p, require_spn=True),
+        "p2_ffhq256": lambda p: load_adm(p, "p2_ffhq256", asset=None),
+        "clip-vit-b16-openai": lambda p: clip.build_clip("ViT-B-16", False, p, 0),
     }
+    monkeypatch.setattr(clip, "require_pinned_clip", lambda path: None)
     loaders[name](path)
