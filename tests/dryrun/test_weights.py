@@ -129,9 +129,9 @@ def test_full_size_files_load_strictly(tmp_path: Path, name: str, monkeypatch: p
     from baselines.hfgi.checkpoint import load_hfgi
     from baselines.mtg.checkpoint import load_mtg
     from baselines.stylegan2.checkpoint import load_discriminator, load_generator
+    from benchmark.features import clip
     from benchmark.features.dino_vit import load_dino
     from benchmark.metrics.identity import ArcFaceIdentity
-    from benchmark.features import clip
     from osasis.weights import load_adm, load_diffae, load_latent_net, load_latent_stats, load_osasis
 
     path = write_weights(tmp_path, names=[name])[name]
