@@ -325,6 +325,7 @@ def _pickled_under_official_names() -> Iterator[None]:
     """While saving, the two classes carry the official ldm module paths (the loader stubs them, never imports)."""
     saved_names = {cls: (cls.__module__, cls.__qualname__, cls.__name__) for cls in _PICKLED_AS}
     added: list[str] = []
+    replaced: list[tuple[types.ModuleType, str, object]] = []
     try:
         for cls, (module, qualname) in _PICKLED_AS.items():
             for i in range(1, module.count(".") + 2):
@@ -332,14 +333,24 @@ def _pickled_under_official_names() -> Iterator[None]:
                 if prefix not in sys.modules:
                     sys.modules[prefix] = types.ModuleType(prefix)
                     added.append(prefix)
-            setattr(sys.modules[module], qualname, cls)
+            target = sys.modules[module]
+            replaced.append((target, qualname, getattr(target, qualname, _MISSING)))
+            setattr(target, qualname, cls)
             cls.__module__, cls.__qualname__, cls.__name__ = module, qualname, qualname
         yield
     finally:
         for cls, (module, qualname, cname) in saved_names.items():
             cls.__module__, cls.__qualname__, cls.__name__ = module, qualname, cname
+        for target, attribute, previous in reversed(replaced):
+            if previous is _MISSING:
+                delattr(target, attribute)
+            else:
+                setattr(target, attribute, previous)
         for prefix in reversed(added):
             del sys.modules[prefix]
+
+
+_MISSING = object()
 
 
 def _inst_embedding(path: Path, seed: int, name: str) -> None:
