@@ -42,7 +42,9 @@ from benchmark.atomic import atomic_write_bytes
 FFHQ_IMAGES = 70_000
 #: Iteration count in the OSASIS file name (``iter_200.pt``) and its Adam step count.
 OSASIS_ITERATIONS = 200
-#: ``global_step`` of SD v1.4 (the model card: 470k + 225k steps at 512 px after v1.2) stored in the ldm file.
+#: Nominal Adam step count stored in the MTG per-style file's ``g_optim`` (never read by the loader).
+MTG_STEPS = 600
+#: Nominal ``global_step`` stored beside the ldm ``state_dict`` of ``sd-v1-4.ckpt`` (never read by the loader).
 SD14_GLOBAL_STEP = 470_000
 
 
@@ -212,10 +214,11 @@ def _mtg_style(path: Path, seed: int, name: str) -> None:
         latent_avg = _w_average(g, gen)
         style_latent = latent_avg.expand(1, g.n_latent, -1) + 0.1 * torch.randn(1, g.n_latent, g.style_dim,
                                                                                  generator=gen)  # fmt: skip
-    # MindTheGap train.py: Adam(lr=0.002 * r, betas=(0, 0.99 ** r)) with the lazy-regularisation ratio r = 4/5
+    # rosinality-style generator optimiser: Adam(lr=0.002 * r, betas=(0, 0.99 ** r)), lazy-regularisation r = 4/5
     ratio = 4 / 5
-    optimizer = torch.optim.Adam(g.parameters(), lr=0.002 * ratio, betas=(0.0, 0.99**ratio))
-    optimizer.load_state_dict(_adam_state(list(g.parameters()), 600, lr=0.002 * ratio, betas=(0.0, 0.99**ratio)))
+    hyper = {"lr": 0.002 * ratio, "betas": (0.0, 0.99**ratio)}
+    optimizer = torch.optim.Adam(g.parameters(), **hyper)
+    optimizer.load_state_dict(_adam_state(list(g.parameters()), MTG_STEPS, **hyper))
     save_mtg(path, g, optimizer, latent_avg, style_latent)
 
 
