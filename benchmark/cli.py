@@ -319,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the random weights and procedural data")
     p.add_argument("--costs-out", type=Path, default=None,
                    help="also write the per-stage cost table here (.json, plus a .md beside it)")
+    p.add_argument("--keep-served", action="store_true",
+                   help="keep the served random-weight files (~20 GB) for the next dry run instead of deleting them "
+                        "after the fetch stage")  # fmt: skip
     p.set_defaults(func=_cmd_dryrun)
 
     p = sub.add_parser("run", help="reproduce the DVC pipeline in parallel (local GPUs, Slurm or Ray)",
@@ -336,7 +339,7 @@ def _cmd_dryrun(args: argparse.Namespace) -> int:
     if args.costs_out is not None:
         check_output_file(args.costs_out, option="--costs-out")
         check_output_file(args.costs_out.with_suffix(".md"), option="--costs-out (.md beside it)", suffixes=(".md",))
-    result = run_dryrun(args.workspace or cache_dir() / "dryrun", seed=args.seed)
+    result = run_dryrun(args.workspace or cache_dir() / "dryrun", seed=args.seed, keep_served=args.keep_served)
     log.info("dry run complete in %.0f s (%d stages); products in %s", result.seconds, len(result.costs),
              result.project)  # fmt: skip
     if args.costs_out is not None:

@@ -83,7 +83,17 @@ def stage_env(ws: Path, project: Path) -> dict[str, str]:
     return env
 
 
-def run_dryrun(workspace_dir: Path, *, repo: Path = REPO_ROOT, seed: int = 0,
+def _repro(project: Path, env: dict[str, str], log: Path, *targets: str) -> None:
+    with open(log, "a", encoding="utf-8") as handle:
+        done = subprocess.run([*_dvc(), "repro", *targets], cwd=project, env=env, stdout=handle,
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    if done.returncode != 0:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
+        raise DryRunError(f"dry run: `dvc repro {' '.join(targets)}` failed (exit {done.returncode}); full log {log}; "
+                          f"last lines:\n{tail}")  # fmt: skip
+
+
+def run_dryrun(workspace_dir: Path, *, repo: Path = REPO_ROOT, seed: int = 0, keep_served: bool = False,
                overrides_file: Path | None = None) -> DryRunResult:  # fmt: skip
     """Prepare the workspace and run the dry-run pipeline; raise :class:`DryRunError` unless it completes."""
     started = time.perf_counter()
@@ -94,6 +104,7 @@ def run_dryrun(workspace_dir: Path, *, repo: Path = REPO_ROOT, seed: int = 0,
     if cache.exists():
         shutil.rmtree(cache)  # ours (inside the marked workspace): every dry run downloads again
     (ws / "costs.jsonl").unlink(missing_ok=True)
+    (ws / "dvc.log").unlink(missing_ok=True)
     project = workspace.copy_project(repo, ws / "project")
     atomic_write_text(project / "params.yaml", "# osasis-bench dryrun: profiles/paper.yaml + profiles/dryrun/paper.yaml"
                       "\n" + yaml.safe_dump(params, sort_keys=False))  # fmt: skip
@@ -101,12 +112,10 @@ def run_dryrun(workspace_dir: Path, *, repo: Path = REPO_ROOT, seed: int = 0,
     with serve_folder(served) as base_url:
         written = _write_served_files(served, base_url, seed)
         overlay.write_overlay(ws / "manifest", base_url, written, served, repo / "data" / "assets")
-        log = ws / "dvc.log"
-        with open(log, "w", encoding="utf-8") as handle:
-            done = subprocess.run([*_dvc(), "repro"], cwd=project, env=env, stdout=handle, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
-        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:])
-        raise DryRunError(f"dry run: `dvc repro` failed (exit {done.returncode}); full log {log}; last lines:\n{tail}")
+        _repro(project, env, ws / "dvc.log", "fetch")
+    if not keep_served:  # ~20 GB that only the fetch stage reads; written again by the next dry run
+        shutil.rmtree(served)
+    _repro(project, env, ws / "dvc.log")
     status = subprocess.run([*_dvc(), "status", "--json"], cwd=project, env=env, capture_output=True, text=True)
     if status.returncode != 0 or json.loads(status.stdout or "{}"):
         raise DryRunError(f"dry run: the pipeline is not up to date after `dvc repro`: {status.stdout}{status.stderr}")

@@ -60,5 +60,6 @@ def copy_project(repo: Path, project: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     (project / ".dvc").mkdir(exist_ok=True)
-    (project / ".dvc" / "config.local").write_text("[core]\n    no_scm = true\n")
+    # no git in the copy; outputs hardlinked from DVC's cache rather than copied (the checkpoints are GBs)
+    (project / ".dvc" / "config.local").write_text("[core]\n    no_scm = true\n[cache]\n    type = hardlink,symlink\n")
     return project

@@ -20,7 +20,9 @@ import yaml
 from PIL import Image
 
 from benchmark.assets import REPO_ROOT
+from benchmark.dryrun.datasets import DATASET_ASSETS
 from benchmark.dryrun.profile import STAMP
+from benchmark.dryrun.weights import MODEL_ASSETS
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
@@ -40,7 +42,8 @@ def test_fetch_downloaded_and_verified_every_dryrun_file(dryrun: tuple[Path, Pat
     project, _ = dryrun
     report = json.loads((project / "results" / "fetch" / "paper.json").read_text())
     outcomes = {o["name"]: o for o in report["outcomes"]}
-    served = json.loads((project.parent / "served" / "weights.json").read_text())["files"]
+    served = [*MODEL_ASSETS, *(name for name in DATASET_ASSETS if name != "ffhq-images1024")]
+    assert not (project.parent / "served").exists()  # deleted after the fetch stage (~20 GB)
     for name in served:
         assert outcomes[name]["status"] == "downloaded" and outcomes[name]["verified"], outcomes[name]
 
@@ -75,9 +78,12 @@ def test_report_and_tables_are_stamped(dryrun: tuple[Path, Path]) -> None:
 
 
 def test_cost_table_has_every_stage(dryrun: tuple[Path, Path]) -> None:
-    _, costs = dryrun
+    project, costs = dryrun
     payload = json.loads(costs.read_text())
     assert payload["stages_without_record"] == [] and payload["stamp"] == STAMP
+    items = [o for o in json.loads((project / "results" / "fetch" / "paper.json").read_text())["outcomes"]
+             if o["name"].startswith("ffhq-images1024:")]
+    assert items and all(o["status"] == "downloaded" for o in items)  # the density candidates, fetched by id
     names = {row["stage"] for row in payload["stages"]}
     assert {"fetch", "prepare", "aggregate", "report"} <= names
     assert all(row["exit_code"] == 0 and row["peak_rss_mb"] > 0 for row in payload["stages"])
