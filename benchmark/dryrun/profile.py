@@ -1,7 +1,7 @@
 """The dry run's parameter file: the paper profile with only counts reduced, by an explicit override file.
 
 ``profiles/dryrun/paper.yaml`` is merged over ``profiles/paper.yaml``: mappings merge key by key, lists and scalars
-replace. An override of ``method_cfg.<method>`` applies to that method's variants too (the entries whose
+replace, and ``key: null`` removes an entry. An override of ``method_cfg.<method>`` applies to that method's variants too (the entries whose
 ``base`` is that method), since the paper profile writes them as YAML merges of the base section. The result keeps
 ``profile: paper`` (the paper code path) and gains a ``dryrun`` section, whose ``stamp`` marks every product.
 """
@@ -25,7 +25,10 @@ def _merge(base: Any, override: Any, where: str) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _merge(base[key], value, f"{where}.{key}") if key in base else copy.deepcopy(value)
+            if value is None:  # `key: null` removes an entry (e.g. all but one text edit)
+                merged.pop(key, None)
+            else:
+                merged[key] = _merge(base[key], value, f"{where}.{key}") if key in base else copy.deepcopy(value)
         return merged
     if isinstance(base, dict) != isinstance(override, dict):
         raise ConfigError(f"dry-run override {where}: a mapping must override a mapping")

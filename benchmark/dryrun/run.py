@@ -126,7 +126,7 @@ def write_cost_table(result: DryRunResult, out: Path) -> list[Path]:
     """``out`` (JSON: machine, stamp, one row per stage) and ``out`` with ``.md`` (the Markdown table)."""
     from benchmark.runner.dvcgraph import load_graph
 
-    order = load_graph(result.project).order()
+    order = load_graph(result.project).order
     rows = sorted(result.costs, key=lambda r: order.index(r["stage"]) if r["stage"] in order else len(order))
     missing = sorted(set(order) - {r["stage"] for r in rows})
     machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python":
