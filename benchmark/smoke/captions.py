@@ -105,12 +105,14 @@ def _binary_phrase(name: str, present: bool, rng: np.random.Generator) -> str:
 
 
 def _random_phrases(lab: dict, rng: np.random.Generator, force: str | None = None) -> list[tuple[str, str]]:
-    """(attribute, phrase) pairs of a training caption, shuffled; binary attribute ``force`` is always named."""
-    colour = str(lab["hair_colour"]) if rng.random() < 0.6 else None
-    hstyle = str(lab["hair_style"]) if rng.random() < 0.6 else None
+    """(attribute, phrase) pairs of a training caption, shuffled; attribute ``force`` (a binary one,
+    ``hair_colour`` or ``hair_style``) is always named."""
+    colour = str(lab["hair_colour"]) if force == "hair_colour" or rng.random() < 0.6 else None
+    hstyle = str(lab["hair_style"]) if force == "hair_style" or rng.random() < 0.6 else None
     phrases = []
     if colour or hstyle:
-        phrases.append(("hair", _hair(colour, hstyle) if hstyle != "bald" or rng.random() < 0.5 else "no hair"))
+        bald_words = force is None and hstyle == "bald" and rng.random() >= 0.5
+        phrases.append(("hair", "no hair" if bald_words else _hair(colour, hstyle)))
     if rng.random() < 0.4:
         phrases.append(("skin", f"{lab['skin']} skin"))
     for name in BINARY:
@@ -127,13 +129,26 @@ def random_caption(attrs: FaceAttributes, style: str | None, rng: np.random.Gene
 
 
 def hard_negative_pair(attrs: FaceAttributes, style: str | None, rng: np.random.Generator) -> tuple[str, str]:
-    """A training caption that names one random binary attribute, and the same caption with that attribute's
-    state flipped (``"... with a hat"`` / ``"... with no hat"``): a hard negative for the image."""
+    """A training caption that names one random attribute (binary, hair colour or hair style), and the same
+    caption with that attribute changed (``"... with a hat"`` / ``"... with no hat"``, ``"... bob hair"`` /
+    ``"... curly hair"``): a hard negative for the image."""
     lab = labels(attrs)
-    names = list(BINARY)
+    names = [*BINARY, "hair_colour", "hair_style"]
     name = names[int(rng.integers(len(names)))]
     phrases = _random_phrases(lab, rng, force=name)
-    flipped = [(k, _binary_phrase(k, not lab[k], rng) if k == name else p) for k, p in phrases]
+    if name in BINARY:
+        flipped = [(k, _binary_phrase(k, not lab[k], rng) if k == name else p) for k, p in phrases]
+    else:
+        values = list(HAIR) if name == "hair_colour" else list(HAIR_STYLES)
+        other = [v for v in values if v != lab[name]]
+        new = str(other[int(rng.integers(len(other)))])
+        hair = {"hair_colour": str(lab["hair_colour"]), "hair_style": str(lab["hair_style"]), name: new}
+        old = {"hair_colour": str(lab["hair_colour"]), "hair_style": str(lab["hair_style"])}
+        named = next(p for k, p in phrases if k == "hair")
+        keep_colour = hair_phrase(old["hair_colour"]) in named or name == "hair_colour"
+        keep_style = old["hair_style"] in named or name == "hair_style"
+        changed = _hair(hair["hair_colour"] if keep_colour else None, hair["hair_style"] if keep_style else None)
+        flipped = [(k, changed if k == "hair" else p) for k, p in phrases]
     return caption(style, [p for _, p in phrases]), caption(style, [p for _, p in flipped])
 
 
