@@ -43,7 +43,9 @@ MODEL_FILE = "mtg_style.pt"
 INFO_FILE = "mtg_finetune.json"
 RELEASED_MIX_INDEX = 7
 EMBEDDERS = ("clip", "vgg16-imagenet")
-CLIP_ASSETS = {"ViT-B-32": "clip-vit-b32-openai", "ViT-B-16": "clip-vit-b16-openai"}
+#: open_clip architecture -> weight asset; ViT-T-8-smoke64 is the smoke world's tiny CLIP (same loading code)
+CLIP_ASSETS = {"ViT-B-32": "clip-vit-b32-openai", "ViT-B-16": "clip-vit-b16-openai",
+               "ViT-T-8-smoke64": "clip-tiny-smoke"}
 
 
 @dataclass
@@ -251,6 +253,7 @@ class MTG(StylizationMethod):
             "reference": reference.name,
             "source": "fine-tuned",
             "embedder": cfg.embedder if cfg.embedder == "clip" else f"{cfg.embedder} (stand-in for CLIP)",
+            "clip_models": list(cfg.clip_models) if cfg.embedder == "clip" else [],
             "ii2s_loss_first_last": [ii2s_losses[0], ii2s_losses[-1]] if ii2s_losses else [],
             "losses_first_last": [losses[0], losses[-1]] if losses else [],
             "iterations": len(losses),

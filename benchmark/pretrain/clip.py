@@ -32,6 +32,9 @@ SIZE = 64
 #: attribute has enough positives; the common attributes and pixels are the world's, face for face)
 RARE_RATES = {"hat": 0.2, "glasses": 0.2, "hand": 0.15, "face_paint": 0.15}
 MAGENTA_PER_STYLE = 60
+#: share of training samples captioned by :func:`cap.hard_negative_pair` (NegCLIP-style flipped-attribute
+#: negatives, which teach the small text tower present vs. absent)
+HARD_NEGATIVE_RATE = 0.5
 
 
 @dataclass
@@ -98,12 +101,15 @@ def build_model() -> torch.nn.Module:
 
 
 def contrastive_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, texts: list[str]) -> torch.Tensor:
-    """Symmetric InfoNCE; every pair with identical caption text is a positive (targets split evenly)."""
+    """Symmetric InfoNCE; every pair with identical caption text is a positive (targets split evenly). ``txt``
+    may hold more rows than ``texts``: hard-negative captions, extra columns of the image-to-text softmax only."""
+    n = len(texts)
     logits = scale.exp().clamp(max=100) * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
     same = torch.tensor([[a == b for b in texts] for a in texts], dtype=torch.float32)
     target = same / same.sum(dim=1, keepdim=True)
-    return 0.5 * (torch.sum(-target * logits.log_softmax(1), 1).mean() + torch.sum(-target * logits.log_softmax(0).T,
-                                                                                       1).mean())  # fmt: skip
+    image_to_text = torch.sum(-target * logits.log_softmax(1)[:, :n], 1).mean()
+    text_to_image = torch.sum(-target * logits[:, :n].log_softmax(0).T, 1).mean()
+    return 0.5 * (image_to_text + text_to_image)
 
 
 def train_clip(data: CaptionedImages, s: TrainSettings, device: str = "cpu"):
@@ -119,10 +125,17 @@ def train_clip(data: CaptionedImages, s: TrainSettings, device: str = "cpu"):
         warmup_lr(opt, s.lr, i, s.warmup)
         idx = torch.randint(0, n, (s.batch_size,), generator=gen)
         official = torch.rand(s.batch_size, generator=gen) < 0.5
-        texts = [cap.random_caption(data.attrs[j], data.styles[j], rng) for j in idx.tolist()]
+        texts, negatives = [], []
+        for j in idx.tolist():
+            if rng.random() < HARD_NEGATIVE_RATE:
+                positive, negative = cap.hard_negative_pair(data.attrs[j], data.styles[j], rng)
+                texts.append(positive)
+                negatives.append(negative)
+            else:
+                texts.append(cap.random_caption(data.attrs[j], data.styles[j], rng))
         x = model_input(data.images[idx], official).to(device)
         img = model.encode_image(x)
-        txt = model.encode_text(tokenizer(texts).to(device))
+        txt = model.encode_text(tokenizer(texts + negatives).to(device))
         loss = contrastive_loss(img, txt, model.logit_scale, texts)
         optimizer_step(loss, model, ema, opt, s, i)
         return {"loss": float(loss.detach())}
@@ -151,9 +164,16 @@ def _encode_texts(model, prompts: list[str]) -> torch.Tensor:
 
 
 @torch.no_grad()
+def _class_embeddings(model, ensembles: dict) -> torch.Tensor:
+    """One unit text embedding per class: the normalised mean of its prompts' embeddings."""
+    return F.normalize(torch.stack([_encode_texts(model, list(p)).mean(0) for p in ensembles.values()]), dim=-1)
+
+
+@torch.no_grad()
 def evaluate_clip(model: torch.nn.Module, data: CaptionedImages, preprocess: str = "clip") -> dict[str, Any]:
-    """Zero-shot accuracy per attribute (clean images; rare attributes separately, with the recall of the
-    present class), style accuracy (all images), and image-to-text recall@1 over the distinct full captions."""
+    """Zero-shot accuracy per attribute (clean images, prompt ensembles :func:`cap.prompt_ensembles`; rare
+    attributes separately, with the recall of the present class), style accuracy (all images), and image-to-text
+    recall@1 over the distinct full captions."""
     model = model.eval()
     feats = torch.cat([model.encode_image(model_input(data.images[i:i + 256], preprocess)).float()
                        for i in range(0, len(data.attrs), 256)])  # fmt: skip
@@ -162,9 +182,9 @@ def evaluate_clip(model: torch.nn.Module, data: CaptionedImages, preprocess: str
     out: dict[str, Any] = {"n_images": len(data.attrs), "n_clean": len(clean), "preprocess": preprocess}
     zs: dict[str, Any] = {}
     for attribute in cap.ATTRIBUTES:
-        prompts = cap.zero_shot_prompts(attribute)
-        classes = list(prompts)
-        pred = (feats[clean] @ _encode_texts(model, list(prompts.values())).T).argmax(1).tolist()
+        ensembles = cap.prompt_ensembles(attribute)
+        classes = list(ensembles)
+        pred = (feats[clean] @ _class_embeddings(model, ensembles).T).argmax(1).tolist()
         truth = [cap.labels(data.attrs[i])[attribute] for i in clean]
         hits = [classes[p] == t for p, t in zip(pred, truth)]
         entry: dict[str, Any] = {"accuracy": round(float(np.mean(hits)), 4), "classes": len(classes)}

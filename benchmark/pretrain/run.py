@@ -60,8 +60,8 @@ RECIPES: dict[str, TrainSettings] = {
     # InST's latent diffusion model: VAE phase (steps/batch/lr here), then the UNet phase (extra); n = 200 faces
     "inst": TrainSettings(steps=200, batch_size=4, lr=1e-3, grad_clip=1.0,
                           extra={"unet_steps": 400, "unet_batch_size": 8, "unet_lr": 1e-3, "n_images": 200}),
-    "clip": TrainSettings(steps=1000, batch_size=64, lr=1e-3, ema_decay=0.995, warmup=50,
-                          extra={"n_train": 1000, "n_heldout": 300}),
+    "clip": TrainSettings(steps=2000, batch_size=64, lr=1e-3, ema_decay=0.995, warmup=50,
+                          extra={"n_train": 1500, "n_heldout": 300}),
     "judge": TrainSettings(steps=600, batch_size=64, lr=2e-3, ema_decay=0.99, warmup=30,
                            extra={"n_train": 1000, "n_heldout": 300}),
 }  # fmt: skip

@@ -126,6 +126,8 @@ def edit_success_text(scores: dict) -> str:
     """One line per scored edit (the text-edit stage's ``scores``: attribute judge + id-dlib-resnet)."""
     parts = [f"{name}: target {s['target_rate']:.2f} (inputs before {s['target_before']:.2f}), other attributes "
              f"kept {s['kept_rate']:.2f}, id-dlib-resnet {s['id-dlib-resnet']:.3f}"
+             + (f" (unstylized ε^A render: target {s['photo_target_rate']:.2f}, kept {s['photo_kept_rate']:.2f})"
+                if "photo_target_rate" in s else "")
              for name, s in scores.items() if isinstance(s, dict) and "target_rate" in s]  # fmt: skip
     if not parts:
         return ""

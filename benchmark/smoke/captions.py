@@ -36,6 +36,17 @@ BINARY: dict[str, tuple[str, str]] = {
     "face_paint": ("face paint", "no face paint"),
 }
 #: attributes with a zero-shot prompt set (``hair_colour``, ``hair_style``, ``skin`` and the binary ones)
+#: further phrasings of an absence, drawn as often as the :data:`BINARY` one (explicit absences teach the small
+#: text tower negation, which zero-shot prompts and edit prompts rely on)
+ABSENT_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "hat": ("a bare head",),
+    "glasses": ("bare eyes",),
+    "beard": ("a clean-shaven chin",),
+    "hand": ("hands down",),
+    "face_paint": ("a bare face",),
+}
+#: probability that an absent binary attribute is named as an absence in a training caption
+P_ABSENT = 0.4
 ATTRIBUTES = ("hair_colour", "hair_style", "skin", *BINARY)
 RARE = ("hat", "glasses", "hand", "face_paint")
 SUBJECT = "a cartoon face"
@@ -86,24 +97,59 @@ def full_caption(attrs: FaceAttributes, style: str | None = None) -> str:
     return caption(style, phrases)
 
 
+def _binary_phrase(name: str, present: bool, rng: np.random.Generator) -> str:
+    if present:
+        return BINARY[name][0]
+    options = (BINARY[name][1], *ABSENT_SYNONYMS[name])
+    return options[int(rng.integers(len(options)))]
+
+
+def _random_phrases(lab: dict, rng: np.random.Generator, force: str | None = None) -> list[tuple[str, str]]:
+    """(attribute, phrase) pairs of a training caption, shuffled; attribute ``force`` (a binary one,
+    ``hair_colour`` or ``hair_style``) is always named."""
+    colour = str(lab["hair_colour"]) if force == "hair_colour" or rng.random() < 0.6 else None
+    hstyle = str(lab["hair_style"]) if force == "hair_style" or rng.random() < 0.6 else None
+    phrases = []
+    if colour or hstyle:
+        bald_words = force is None and hstyle == "bald" and rng.random() >= 0.5
+        phrases.append(("hair", "no hair" if bald_words else _hair(colour, hstyle)))
+    if rng.random() < 0.4:
+        phrases.append(("skin", f"{lab['skin']} skin"))
+    for name in BINARY:
+        if name == force or (lab[name] and rng.random() < 0.8) or (not lab[name] and rng.random() < P_ABSENT):
+            phrases.append((name, _binary_phrase(name, bool(lab[name]), rng)))
+    order = rng.permutation(len(phrases))
+    return [phrases[i] for i in order]
+
+
 def random_caption(attrs: FaceAttributes, style: str | None, rng: np.random.Generator) -> str:
     """A training caption: each attribute named with probability 1/2 (hair colour and style each on their own),
     absent binary attributes sometimes named as absences, in a random order."""
+    return caption(style, [phrase for _, phrase in _random_phrases(labels(attrs), rng)])
+
+
+def hard_negative_pair(attrs: FaceAttributes, style: str | None, rng: np.random.Generator) -> tuple[str, str]:
+    """A training caption that names one random attribute (binary, hair colour or hair style), and the same
+    caption with that attribute changed (``"... with a hat"`` / ``"... with no hat"``, ``"... bob hair"`` /
+    ``"... curly hair"``): a hard negative for the image."""
     lab = labels(attrs)
-    colour = str(lab["hair_colour"]) if rng.random() < 0.6 else None
-    hstyle = str(lab["hair_style"]) if rng.random() < 0.5 else None
-    phrases = []
-    if colour or hstyle:
-        phrases.append(_hair(colour, hstyle) if hstyle != "bald" or rng.random() < 0.5 else "no hair")
-    if rng.random() < 0.4:
-        phrases.append(f"{lab['skin']} skin")
-    for name, (present, absent) in BINARY.items():
-        if lab[name] and rng.random() < 0.8:
-            phrases.append(present)
-        elif not lab[name] and rng.random() < 0.15:
-            phrases.append(absent)
-    rng.shuffle(phrases)
-    return caption(style, phrases)
+    names = [*BINARY, "hair_colour", "hair_style"]
+    name = names[int(rng.integers(len(names)))]
+    phrases = _random_phrases(lab, rng, force=name)
+    if name in BINARY:
+        flipped = [(k, _binary_phrase(k, not lab[k], rng) if k == name else p) for k, p in phrases]
+    else:
+        values = list(HAIR) if name == "hair_colour" else list(HAIR_STYLES)
+        other = [v for v in values if v != lab[name]]
+        new = str(other[int(rng.integers(len(other)))])
+        hair = {"hair_colour": str(lab["hair_colour"]), "hair_style": str(lab["hair_style"]), name: new}
+        old = {"hair_colour": str(lab["hair_colour"]), "hair_style": str(lab["hair_style"])}
+        named = next(p for k, p in phrases if k == "hair")
+        keep_colour = hair_phrase(old["hair_colour"]) in named or name == "hair_colour"
+        keep_style = old["hair_style"] in named or name == "hair_style"
+        changed = _hair(hair["hair_colour"] if keep_colour else None, hair["hair_style"] if keep_style else None)
+        flipped = [(k, changed if k == "hair" else p) for k, p in phrases]
+    return caption(style, [p for _, p in phrases]), caption(style, [p for _, p in flipped])
 
 
 def zero_shot_prompts(attribute: str, style: str | None = None) -> dict[str | bool, str]:
@@ -120,3 +166,13 @@ def zero_shot_prompts(attribute: str, style: str | None = None) -> dict[str | bo
         present, absent = BINARY[attribute]
         return {True: caption(style, [present]), False: caption(style, [absent])}
     raise ValueError(f"unknown attribute {attribute!r} (known: style, {', '.join(ATTRIBUTES)})")
+
+
+def prompt_ensembles(attribute: str, style: str | None = None) -> dict[str | bool, list[str]]:
+    """Class -> prompts whose mean text embedding stands for the class (zero-shot evaluation): the
+    :func:`zero_shot_prompts` one, and for an absent binary attribute also its :data:`ABSENT_SYNONYMS`."""
+    single = zero_shot_prompts(attribute, style)
+    out: dict[str | bool, list[str]] = {k: [v] for k, v in single.items()}
+    if attribute in BINARY:
+        out[False] += [caption(style, [phrase]) for phrase in ABSENT_SYNONYMS[attribute]]
+    return out

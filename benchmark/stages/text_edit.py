@@ -84,11 +84,13 @@ def score_edits(edits_dir: Path, inputs: list[Path], cfg: dict[str, Any], device
                 ) -> dict[str, Any]:  # fmt: skip
     """Edit success by the independent attribute judge (not the CLIP that drove the edit) and identity:
     ``target_rate`` (outputs where every target value is read), ``kept_rate`` (other attributes read as on the
-    input), ``target_before`` (inputs already showing the target) and ``id-dlib-resnet`` (input vs output)."""
+    input), ``target_before`` (inputs already showing the target) and ``id-dlib-resnet`` (input vs output); with
+    ``edit_render: photo`` also ``photo_target_rate`` / ``photo_kept_rate``, the same on the unstylized renders."""
     from benchmark import assets
     from benchmark.metrics import create_metric
     from benchmark.metrics.base import EvalSet
     from benchmark.pretrain.judge import CLASSES, load_judge
+    from osasis.method.api import PHOTO_DIR
 
     judge = load_judge(assets.resolve(cfg["judge"]))
     identity = create_metric("id-dlib-resnet", device="cpu")
@@ -106,4 +108,11 @@ def score_edits(edits_dir: Path, inputs: list[Path], cfg: dict[str, Any], device
         scores[name] = {"target": wanted, "target_rate": sum(hit) / len(hit), "target_before": sum(had) / len(had),
                         "kept_rate": sum(kept) / len(kept), "id-dlib-resnet": round(ident.value, 4),
                         "judged": [{k: a[k] for k in CLASSES} for a in after]}  # fmt: skip
+        photos = [edits_dir / name / PHOTO_DIR / imageio.output_name(p) for p in inputs]
+        if all(p.is_file() for p in photos):  # edit_render photo: the edit before stylization, judged the same way
+            rendered = judge.predict(imageio.load_batch(photos, res))
+            scores[name]["photo_target_rate"] = sum(all(a[k] == v for k, v in wanted.items()) for a in rendered) / \
+                len(rendered)  # fmt: skip
+            scores[name]["photo_kept_rate"] = sum(a[k] == b[k] for a, b in zip(rendered, before) for k in others) / \
+                (len(others) * len(rendered))  # fmt: skip
     return scores

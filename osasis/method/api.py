@@ -14,6 +14,7 @@ from benchmark.methods import runner
 from benchmark.progress import progress
 
 EDIT_KIND = "edit"
+PHOTO_DIR = "photo"  # with edit_render photo: the edit as rendered by ε^A before stylization
 
 
 def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, out: str | Path, source: str,
@@ -25,7 +26,8 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
 
     The method is the pipeline entry ``method`` of the parameter file (a variant works too), or, with ``config``,
     ``osasis`` built from that mapping. Outputs are PNGs named like the inputs, written to ``out`` atomically, plus
-    ``edit.json`` (prompts, losses per image batch).
+    ``edit.json`` (prompts, losses per image batch); with ``edit_render: photo`` also ``photo/<name>.png``, the
+    unstylized ε^A render of each edit.
     """
     from benchmark.atomic import check_output_dir
     from benchmark.methods.runner import check_batch_size, check_workdir
@@ -60,6 +62,11 @@ def edit_images(workdir: str | Path, reference: str | Path, inputs: str | Path, 
             edited = instance.edit(batch, names, source, target)
             for path, image in zip(chunk, edited.float().cpu()):
                 imageio.save_png(image, staging / imageio.output_name(path))
+            photos = getattr(instance, "last_edit_photos", None)  # edit_render photo: the ε^A render, unstylized
+            if photos is not None:
+                (staging / PHOTO_DIR).mkdir(exist_ok=True)
+            for path, image in zip(chunk, [] if photos is None else photos.float().cpu()):
+                imageio.save_png(image, staging / PHOTO_DIR / imageio.output_name(path))
             record["batches"].append({"names": names, "losses": instance.last_edit_losses})
         record["config"] = instance.resolved_config()
         imageio.atomic_write_text(staging / "edit.json", json.dumps(record, indent=2, default=str) + "\n")

@@ -80,6 +80,8 @@ class OSASISConfig:
     edit_lr: float = 0.01
     edit_reg: float = 0.1
     edit_decode_steps: int = 5
+    edit_t0: int | None = None  # None: t0 (the stylization's); the noise level the edit optimises and renders at
+    edit_render: str = "direct"  # direct: edited z into the ε^B pass; photo: ε^A renders the edit, then stylize
 
     def __post_init__(self) -> None:
         checks = {
@@ -92,6 +94,7 @@ class OSASISConfig:
             "recipe": (self.recipe, ("official", "fast")),
             "attention": (self.attention, ("auto", "einsum", "sdpa")),
             "edit_embedder": (self.edit_embedder, (None, "clip-vit-b32", "clip-vit-b32-random", "clip-tiny-smoke")),
+            "edit_render": (self.edit_render, ("direct", "photo")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

@@ -26,7 +26,7 @@ from benchmark.metrics.lpips import get_lpips
 from osasis.method import models
 from osasis.method.checkpoint import MODEL_FILE, STATE_FILE, STATE_RECORD, load_style_model, save_style_model
 from osasis.method.config import OSASISConfig
-from osasis.method.edit import EditSettings, edit_codes
+from osasis.method.edit import EditSettings, edit_codes, render_photo
 from osasis.method.embedders import get_embedder
 from osasis.method.finetune import LOSS_FILE, SAMPLES_DIR, TrainModels, TrainSettings, finetune
 from osasis.method.losses import LossWeights
@@ -39,7 +39,7 @@ PRETRAINED_FILE = "osasis_pretrained.json"
 #: Config fields that do not change the fine-tuned weights (left out of the resume key).
 INFERENCE_ONLY = ("pretrained_style", "pretrained_style_path", "infer_grids", "mix", "mix_levels", "save_half",
                   "checkpoint_every", "sample_every", "state_dir", "keep_train_state", "edit_embedder", "edit_steps",
-                  "edit_lr", "edit_reg", "edit_decode_steps")  # fmt: skip
+                  "edit_lr", "edit_reg", "edit_decode_steps", "edit_t0", "edit_render")  # fmt: skip
 
 
 
@@ -237,10 +237,15 @@ class OSASIS(StylizationMethod):
         self._require_loaded()
         model_a = models.model_a(cfg, self.device)
         x = self._to_model(images)
-        settings = EditSettings(cfg.edit_steps, cfg.edit_lr, cfg.edit_reg, cfg.edit_decode_steps, cfg.t0,
-                                int(cfg.infer_grids[0]), self.precision)  # fmt: skip
+        settings = EditSettings(cfg.edit_steps, cfg.edit_lr, cfg.edit_reg, cfg.edit_decode_steps,
+                                cfg.edit_t0 or cfg.t0, int(cfg.infer_grids[0]), self.precision, cfg.edit_render,
+                                int(cfg.infer_grids[1]), cfg.schedule)  # fmt: skip
         with torch.enable_grad():
             z_edit, self.last_edit_losses = edit_codes(model_a, embedder, x, source, target, settings)
         self.last_edit_codes = z_edit
+        self.last_edit_photos = None
+        if settings.render == "photo":
+            x = render_photo(model_a, x, z_edit, settings)
+            self.last_edit_photos = self._from_model(x, images)
         out = stylize_batch(model_a, self._model_b, self._spn, x, self._z_style, self.infer_settings(), z_input=z_edit)
         return self._from_model(out, images)

@@ -261,3 +261,29 @@ def test_missing_clip_weights_fail_fast_with_the_asset_name(tiny_gan_file: Path,
                            seed=0, resolution=24)  # fmt: skip
     with pytest.raises(AssetError, match="clip-vit-b32-openai"):
         method.prepare(ref, tmp_path / "work")
+
+
+def test_smoke_clip_goes_through_the_open_clip_path(tiny_gan_file: Path, tmp_path: Path) -> None:
+    """``clip_models: [ViT-T-8-smoke64]`` loads the committed tiny CLIP with build_clip, wrapped in MTG's
+    preprocessing (64 px, CLIP mean/std); a short prepare runs with it and records the CLIP embedder."""
+    import json
+
+    from baselines.mtg.losses import MTGCLIPEmbedder
+    from benchmark import assets
+
+    try:
+        assets.resolve("clip-tiny-smoke")
+    except Exception:  # noqa: BLE001
+        pytest.skip("clip-tiny-smoke is not committed yet")
+    cfg = tiny_config(tiny_gan_file, embedder="clip", clip_models=["ViT-T-8-smoke64"], clip_model_weights=[1.0])
+    method = create_method("mtg", cfg, device="cpu", seed=0, resolution=32)
+    embedders = method._embedders()
+    assert len(embedders) == 1 and isinstance(embedders[0][0], MTGCLIPEmbedder) and embedders[0][0].size == 64
+    e = embedders[0][0].embed_image(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert e.shape == (2, 64) and torch.isfinite(e).all()
+    ref = make_test_images(tmp_path / "ref", n=1, size=40)[0]
+    method.prepare(ref, tmp_path / "work")
+    from baselines.mtg.method import INFO_FILE
+
+    record = json.loads((tmp_path / "work" / INFO_FILE).read_text())
+    assert record["embedder"] == "clip" and record["clip_models"] == ["ViT-T-8-smoke64"]

@@ -154,3 +154,32 @@ def test_text_edit_stage_with_the_tiny_clip_scores_edits(tiny_files: dict[str, s
     assert saved["scores"]["hat"]["target"] == {"hat": True}
     fig = text_edits("results/edits", layout, "low_density", 2, tmp_path / "fig")
     assert fig.paths and "judged by smoke_attribute_judge" in fig.title and "hat: target" in fig.note
+
+
+def test_photo_render_stylizes_the_rendered_edit(tiny_files: dict[str, str], tmp_path: Path) -> None:
+    """``edit_render: photo`` stylizes ε^A's rendering of the edit at ``edit_t0``: the output differs from the
+    direct render, is deterministic, and a bad render name is a ConfigError."""
+    from benchmark.errors import ConfigError
+    from benchmark.testing import make_test_images
+    from osasis.method.edit import render_photo
+
+    ref = make_test_images(tmp_path / "ref", n=1, size=48, seed=7)[0]
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    outs = []
+    for render in ("direct", "photo", "photo"):
+        cfg = tiny_config(tiny_files, tmp_path, edit_embedder="clip-vit-b32-random", edit_steps=1,
+                          edit_decode_steps=1, edit_t0=750, edit_render=render)  # fmt: skip
+        method = runner.build("osasis", cfg, "cpu", 0, 32)
+        runner.finetune(method, ref, tmp_path / "work")
+        method.load(ref, tmp_path / "work")
+        outs.append(method.edit(images, ["a", "b"], "a photo", "a sketch"))
+    assert outs[0].shape == outs[1].shape == (2, 3, 32, 32)
+    assert (outs[0] - outs[1]).abs().max() > 1e-3 and torch.equal(outs[1], outs[2])
+    a = models.model_a(OSASISConfig(diffae_path=tiny_files["autoenc"], diffae_config="diffae_tiny32"), CPU)
+    x = images * 2 - 1
+    photo = render_photo(a, x, encode(a, x), EditSettings(t0=750, inversion_grid=4, reverse_grid=4))
+    assert photo.shape == x.shape and photo.abs().max() <= 1
+    with pytest.raises(ConfigError, match="render"):
+        EditSettings(render="pixels")
+    with pytest.raises(ValueError, match="edit_render"):
+        OSASISConfig(edit_render="pixels")

@@ -51,3 +51,9 @@ def test_unchanged_outputs_keep_everything_and_hit_only_what_was_there(tmp_path:
     assert scores["n_inputs"] == 3 and hat["kept_rate"] == 1.0
     assert hat["target_rate"] == hat["target_before"]
     assert hat["id-dlib-resnet"] > 0.99 and len(hat["judged"]) == 3
+    assert "photo_target_rate" not in hat  # no photo/ renders (edit_render direct)
+    (tmp_path / "edits" / "hat" / "photo").mkdir()
+    for p in files:
+        shutil.copy(p, tmp_path / "edits" / "hat" / "photo" / p.name)
+    hat = score_edits(tmp_path / "edits", files, cfg)["hat"]
+    assert hat["photo_kept_rate"] == 1.0 and hat["photo_target_rate"] == hat["target_before"]
