@@ -1,8 +1,9 @@
 """The dry run's parameter file: the paper profile with only counts reduced, by an explicit override file.
 
 ``profiles/dryrun/paper.yaml`` is merged over ``profiles/paper.yaml``: mappings merge key by key, lists and scalars
-replace, and ``key: null`` removes an entry. An override of ``method_cfg.<method>`` applies to that method's variants too (the entries whose
-``base`` is that method), since the paper profile writes them as YAML merges of the base section. The result keeps
+replace, and ``key: null`` removes an entry. An override of ``method_cfg.<method>`` applies to that method's variants
+too (the entries whose ``base`` is that method), since the paper profile writes them as YAML merges of the base
+section. The result keeps
 ``profile: paper`` (the paper code path) and gains a ``dryrun`` section, whose ``stamp`` marks every product.
 """
 

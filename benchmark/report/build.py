@@ -21,7 +21,7 @@ from benchmark.errors import ConfigError
 from benchmark.metrics.protocols import check_single_mode
 from benchmark.params import Ablation, ablation, load_params
 from benchmark.report.agreement import agreement, agreement_table, density_split_table
-from benchmark.report.dryrun_stamp import stamp_tables
+from benchmark.report.dryrun_stamp import stamp_figures, stamp_tables
 from benchmark.report.figures import image_grid
 from benchmark.report.html import Section, render_page
 from benchmark.report.paper import paper_tables
@@ -213,6 +213,7 @@ def _write_report(tidy_csv: Path, params_path: Path | None, out_dir: Path, final
     dry_run = stamp(params)
     if dry_run:
         stamp_tables(tables_dir, dry_run)
+        stamp_figures(figures_dir, dry_run)
         banner = f"{dry_run.upper()}. {banner}".strip()
         title = f"{title}: {dry_run}"
     t = paper.tables

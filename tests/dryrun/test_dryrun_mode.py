@@ -17,7 +17,7 @@ from benchmark.dryrun import costs, overlay, profile, workspace
 from benchmark.dryrun.server import serve_folder
 from benchmark.errors import AssetError, BenchmarkError, ConfigError
 from benchmark.params import PROFILES_DIR, load_params
-from benchmark.report.dryrun_stamp import stamp_tables
+from benchmark.report.dryrun_stamp import stamp_figures, stamp_tables
 
 PAPER = yaml.safe_load((PROFILES_DIR / "paper.yaml").read_text())
 
@@ -182,3 +182,14 @@ def test_cli_dryrun_refuses_foreign_workspace(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=assets.REPO_ROOT)  # fmt: skip
     assert done.returncode == 2 and "not written by osasis-bench" in done.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_report_figures_stamped(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (120, 40), (0, 255, 0)).save(tmp_path / "fig.png")
+    assert stamp_figures(tmp_path, profile.STAMP) == 1
+    with Image.open(tmp_path / "fig.png") as image:
+        assert image.size == (120, 58) and image.getpixel((110, 2))[0] == 200
+        assert image.getpixel((60, 40)) == (0, 255, 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]

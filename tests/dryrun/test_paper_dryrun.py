@@ -75,6 +75,9 @@ def test_report_and_tables_are_stamped(dryrun: tuple[Path, Path]) -> None:
     assert STAMP.upper() in page and STAMP in page.split("</title>")[0]
     tables = sorted((project / "reports" / "tables").glob("*.md"))
     assert tables and all(t.read_text().startswith(f"> **{STAMP.upper()}**") for t in tables)
+    for figure in (project / "reports" / "figures").glob("*.png"):
+        with Image.open(figure) as image:
+            assert image.convert("RGB").getpixel((image.width - 1, 1)) == (200, 0, 0), figure.name
 
 
 def test_cost_table_has_every_stage(dryrun: tuple[Path, Path]) -> None:
