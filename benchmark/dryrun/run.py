@@ -122,15 +122,25 @@ def run_dryrun(workspace_dir: Path, *, repo: Path = REPO_ROOT, seed: int = 0, ke
     return DryRunResult(ws, project, time.perf_counter() - started, costs.read_costs(ws / "costs.jsonl"))
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else the machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def write_cost_table(result: DryRunResult, out: Path) -> list[Path]:
     """``out`` (JSON: machine, stamp, one row per stage) and ``out`` with ``.md`` (the Markdown table)."""
     from benchmark.runner.dvcgraph import load_graph
 
-    order = load_graph(result.project).order
-    rows = sorted(result.costs, key=lambda r: order.index(r["stage"]) if r["stage"] in order else len(order))
-    missing = sorted(set(order) - {r["stage"] for r in rows})
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python":
-               platform.python_version(), "threads": os.environ.get("OMP_NUM_THREADS", "default")}
+    rows = result.costs  # in the order the stages ran
+    missing = sorted(set(load_graph(result.project).order) - {r["stage"] for r in rows})
+    machine = {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
+               "threads": os.environ.get("OMP_NUM_THREADS", "default")}
     payload = {"stamp": profile.STAMP, "what": "osasis-bench dryrun: paper profile at full size, random weights, "
                "reduced counts (profiles/dryrun/paper.yaml)", "machine": machine,
                "total_seconds": round(result.seconds, 1), "stages_without_record": missing, "stages": rows}
