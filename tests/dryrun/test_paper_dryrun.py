@@ -30,7 +30,8 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def dryrun(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     tmp = tmp_path_factory.mktemp("dryrun")
-    costs = tmp / "costs.json"
+    # OSASIS_BENCH_DRYRUN_COSTS_OUT keeps the cost table of this run (how results/perf/paper-dryrun-cpu.* are made)
+    costs = Path(os.environ.get("OSASIS_BENCH_DRYRUN_COSTS_OUT") or tmp / "costs.json")
     env = {**os.environ, "OSASIS_BENCH_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1"}
     command = [sys.executable, "-m", "benchmark", "dryrun", "--workspace", str(tmp / "ws"), "--costs-out", str(costs)]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
