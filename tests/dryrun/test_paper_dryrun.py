@@ -42,7 +42,7 @@ def dryrun(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_fetch_downloaded_and_verified_every_dryrun_file(dryrun: tuple[Path, Path]) -> None:
     project, _ = dryrun
     report = json.loads((project / "results" / "fetch" / "paper.json").read_text())
-    outcomes = {o["name"]: o for o in report["outcomes"]}
+    outcomes = {o["name"]: o for o in report["assets"]}
     served = [*MODEL_ASSETS, *(name for name in DATASET_ASSETS if name != "ffhq-images1024")]
     assert not (project.parent / "served").exists()  # deleted after the fetch stage (~20 GB)
     for name in served:
@@ -65,8 +65,9 @@ def test_every_method_and_metric_ran_at_full_size(dryrun: tuple[Path, Path]) -> 
         result = json.loads((project / "results" / "metrics" / method / f"{ref}.json").read_text())
         assert result["dry_run"] == STAMP
         values = result["splits"][split]
+        assert values["errors"] == {}, (method, split)
         for metric in params["evaluate"]["metrics"]:
-            value = values[metric]["value"] if isinstance(values[metric], dict) else values[metric]
+            value = values["metrics"][metric]["value"]
             assert math.isfinite(float(value)), (method, split, metric, value)
 
 
@@ -85,7 +86,7 @@ def test_cost_table_has_every_stage(dryrun: tuple[Path, Path]) -> None:
     project, costs = dryrun
     payload = json.loads(costs.read_text())
     assert payload["stages_without_record"] == [] and payload["stamp"] == STAMP
-    items = [o for o in json.loads((project / "results" / "fetch" / "paper.json").read_text())["outcomes"]
+    items = [o for o in json.loads((project / "results" / "fetch" / "paper.json").read_text())["assets"]
              if o["name"].startswith("ffhq-images1024:")]
     assert items and all(o["status"] == "downloaded" for o in items)  # the density candidates, fetched by id
     names = {row["stage"] for row in payload["stages"]}
