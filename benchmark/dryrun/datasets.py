@@ -20,13 +20,11 @@ entries of ``data/assets/datasets.yaml``), so that a loopback server rooted at `
   stylized, at their own aspect ratio with a 1024 px long side (the real files' sizes are not recorded).
 
 Every byte depends only on ``seed``, ``n_ffhq`` and ``base_url`` (same arguments: byte-identical files).
-:func:`overlay_entry` turns an official manifest entry into its dry-run twin (loopback URL, SHA-256 and size of
-the written file).
+Their manifest twins (loopback URL, SHA-256, size) are made by :mod:`benchmark.dryrun.overlay`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -36,7 +34,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from benchmark.assets import MANIFEST_DIR, Asset, manifest, sha256_file
+from benchmark.assets import MANIFEST_DIR, Asset, manifest
 from benchmark.atomic import atomic_write_bytes, atomic_write_text
 from benchmark.errors import ConfigError
 from benchmark.imageio import resize_pil
@@ -212,23 +210,3 @@ def write_datasets(folder: Path, *, base_url: str, seed: int = 0, n_ffhq: int = 
     paths.update(_write_groups(folder, official, base_url, seed))
     return {name: paths[name] for name in DATASET_ASSETS}
 
-
-def asset_entry(asset: Asset) -> dict[str, Any]:
-    """A manifest entry (the YAML mapping) of ``asset``, with its extra fields."""
-    entry = {f.name: getattr(asset, f.name) for f in dataclasses.fields(asset) if f.name != "extra"}
-    entry["profiles"], entry["used_by"] = list(asset.profiles), list(asset.used_by)
-    return {**entry, **asset.extra}
-
-
-def overlay_entry(asset: Asset, path: Path | None, base_url: str) -> dict[str, Any]:
-    """The dry-run twin of ``asset``: URL under ``base_url``, SHA-256 and size of ``path`` (a written file).
-
-    Collection entries (``path`` a folder, or None) keep no URL and no pin: their items are checked against the
-    dry-run index's MD5s. Upstream MD5s are dropped (the SHA-256 of the written file is the pin).
-    """
-    entry = asset_entry(asset)
-    entry.pop("md5", None)
-    if path is None or Path(path).is_dir():
-        return {**entry, "url": "", "sha256": None, "size": None}
-    return {**entry, "url": f"{base_url.rstrip('/')}/{asset.file}", "sha256": sha256_file(path),
-            "size": Path(path).stat().st_size}  # fmt: skip

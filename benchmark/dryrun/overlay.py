@@ -8,14 +8,37 @@ are, so the dry run uses the real files where they exist.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from benchmark.assets import MANIFEST_DIR, sha256_file
+from benchmark.assets import MANIFEST_DIR, Asset, sha256_file
 from benchmark.errors import AssetError
 from benchmark.imageio import atomic_write_text
+
+
+def asset_entry(asset: Asset) -> dict[str, Any]:
+    """A manifest entry (the YAML mapping) of ``asset``, with its extra fields."""
+    entry = {f.name: getattr(asset, f.name) for f in dataclasses.fields(asset) if f.name != "extra"}
+    entry["profiles"], entry["used_by"] = list(asset.profiles), list(asset.used_by)
+    return {**entry, **asset.extra}
+
+
+def overlay_entry(entry: Mapping[str, Any] | Asset, path: Path | None, base_url: str) -> dict[str, Any]:
+    """The dry-run twin of a manifest entry: URL under ``base_url``, SHA-256 and size of ``path`` (a written file).
+
+    Collection entries (``path`` a folder, or None) keep no URL and no pin: their items are checked against the
+    dry-run index's MD5s. Upstream MD5s are dropped (the SHA-256 of the written file is the pin).
+    """
+    entry = asset_entry(entry) if isinstance(entry, Asset) else dict(entry)
+    entry.pop("md5", None)
+    if path is None or Path(path).is_dir():
+        return {**entry, "url": "", "sha256": None, "size": None}
+    return {**entry, "url": f"{base_url.rstrip('/')}/{entry['file']}", "sha256": sha256_file(path),
+            "size": Path(path).stat().st_size}  # fmt: skip
 
 
 def write_overlay(out_dir: Path, base_url: str, written: Mapping[str, Path], served: Path,
@@ -36,11 +59,9 @@ def write_overlay(out_dir: Path, base_url: str, written: Mapping[str, Path], ser
                 if relative != entry["file"]:
                     raise AssetError(f"dry run: {entry['name']} was written at {relative}, not at its manifest "
                                      f"file {entry['file']}")  # fmt: skip
+                entry = overlay_entry(entry, path, base_url)
                 entry["description"] = f"DRY RUN random stand-in, not the real asset. {entry.get('description', '')}"
                 entry.pop("how_to_get", None)
-                if Path(path).is_file():  # a collection folder keeps its entry: its items come from its index
-                    entry.update(url=f"{base_url}/{relative}", size=Path(path).stat().st_size,
-                                 sha256=sha256_file(path))
             entries.append(entry)
         target = out_dir / source.name
         atomic_write_text(target, yaml.safe_dump({"assets": entries}, sort_keys=False))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,10 +15,10 @@ from benchmark.dryrun.datasets import (
     DATASET_ASSETS,
     FACE_SIZE,
     OOD_LONG_SIDE,
-    asset_entry,
-    overlay_entry,
     write_datasets,
 )
+from benchmark.dryrun.overlay import asset_entry, overlay_entry
+from benchmark.dryrun.server import serve_folder
 from benchmark.errors import AssetError, ConfigError
 from benchmark.fetch import FetchError, collections, fetch_main
 from benchmark.params import PROFILES_DIR
@@ -32,26 +29,12 @@ N_FFHQ = 8
 TINY_DIFFAE = "diffae_tiny32"
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, dict[str, Path]]]:
-    """(base URL, served folder, written paths): the dry-run datasets behind a loopback HTTP server."""
+    """(base URL, served folder, written paths): the dry-run datasets behind the dry run's loopback server."""
     folder = tmp_path_factory.mktemp("dryrun-served")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    with serve_folder(folder) as base_url:
         yield base_url, folder, write_datasets(folder, base_url=base_url, seed=0, n_ffhq=N_FFHQ)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _overlay(path: Path, base_url: str, written: dict[str, Path], extra: list[dict] | None = None,
@@ -76,18 +59,6 @@ def _params(path: Path, n_candidates: int = 4, k: int = 1, **density: object) ->
                                          "diffae_asset": "diffae_ffhq256_autoenc", **density})  # fmt: skip
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     return path, params
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """A fresh cache and weights folder for one test."""
-    paths = {"cache": tmp_path / "cache", "weights": tmp_path / "weights"}
-    for path in paths.values():
-        path.mkdir()
-    monkeypatch.setenv("OSASIS_BENCH_CACHE", str(paths["cache"]))
-    monkeypatch.setenv("OSASIS_BENCH_WEIGHTS", str(paths["weights"]))
-    monkeypatch.delenv("OSASIS_BENCH_OFFLINE", raising=False)
-    return paths
 
 
 def _md5(path: Path) -> str:
@@ -179,7 +150,7 @@ def test_bad_index_is_a_named_error(served, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ fetch from loopback
-def test_fetch_downloads_exactly_the_density_candidates(served, env, tmp_path):
+def test_fetch_downloads_exactly_the_density_candidates(served, dirs, tmp_path):
     base_url, _, written = served
     man = _overlay(tmp_path / "overlay.yaml", base_url, written)
     params_path, params = _params(tmp_path / "params.yaml", n_candidates=3)
@@ -187,10 +158,10 @@ def test_fetch_downloads_exactly_the_density_candidates(served, env, tmp_path):
                         report=tmp_path / "report.json", retries=0)  # fmt: skip
     by_name = {o.name: o for o in report.outcomes}
     assert report.ok and all(o.verified for o in report.outcomes)  # SHA-256 of the files, MD5 of the items
-    ids = density_candidates(params, man, env["cache"] / "datasets/ffhq/ffhq-dataset-v2.json")
+    ids = density_candidates(params, man, dirs["cache"] / "datasets/ffhq/ffhq-dataset-v2.json")
     assert len(ids) == 3 and {n for n in by_name if n.startswith("ffhq-images1024:")} == {
         f"ffhq-images1024:{int(i)}" for i in ids}
-    fetched = sorted(p.stem for p in (env["cache"] / "datasets/ffhq").rglob("*.png"))
+    fetched = sorted(p.stem for p in (dirs["cache"] / "datasets/ffhq").rglob("*.png"))
     assert fetched == ids  # exactly the candidates: not the 8 images the index lists
     again = fetch_main(asset=list(DATASET_ASSETS), params=params_path, manifest_path=man, report=None)
     assert {o.status for o in again.outcomes} == {"present"}
@@ -198,21 +169,21 @@ def test_fetch_downloads_exactly_the_density_candidates(served, env, tmp_path):
     assert [o.status for o in plain.outcomes] == ["skipped"] and "--params" in plain.outcomes[0].message
 
 
-def test_fetch_with_a_wrong_profile_params_file_is_refused(env, tmp_path):
+def test_fetch_with_a_wrong_profile_params_file_is_refused(dirs, tmp_path):
     params_path, params = _params(tmp_path / "params.yaml")
     with pytest.raises(ConfigError, match="'paper' profile"):
         fetch_main(profile="smoke", params=params_path, report=None)
 
 
-def test_fetch_checksum_mismatch_names_the_asset(served, env, tmp_path):
+def test_fetch_checksum_mismatch_names_the_asset(served, dirs, tmp_path):
     base_url, _, written = served
     man = _overlay(tmp_path / "overlay.yaml", base_url, written, corrupt="aahq-ref-2")
     with pytest.raises(FetchError, match="aahq-ref-2: checksum mismatch"):
         fetch_main(asset=["aahq-ref-1", "aahq-ref-2"], manifest_path=man, report=None, retries=0)
-    assert not (env["cache"] / "datasets/references/aahq/aahq_2.png").exists()
+    assert not (dirs["cache"] / "datasets/references/aahq/aahq_2.png").exists()
 
 
-def test_collection_without_its_index_is_reported_missing(served, env, tmp_path):
+def test_collection_without_its_index_is_reported_missing(served, dirs, tmp_path):
     base_url, _, written = served
     man = _overlay(tmp_path / "overlay.yaml", base_url, written)
     report = fetch_main(asset=["ffhq-images1024"], manifest_path=man, report=None, allow_missing=True,
@@ -264,18 +235,18 @@ def _check_prepared(params: dict, out: Path, split_file: Path, n: int, k: int) -
         Path(a.file).stem for a in group_assets("ood_references")}
 
 
-def test_paper_fetch_then_prepare_on_dry_run_data(served, env, tmp_path, monkeypatch):
+def test_paper_fetch_then_prepare_on_dry_run_data(served, dirs, tmp_path, monkeypatch):
     """The paper profile's own fetch and prepare code, counts reduced, a tiny random DiffAE (full-size inputs)."""
     params, out, split_file = _fetch_and_prepare(served, tmp_path, monkeypatch, TINY_DIFFAE, n=4, k=2)
     _check_prepared(params, out, split_file, n=4, k=2)
 
 
-def test_prepare_names_missing_candidates(served, env, tmp_path, monkeypatch):
+def test_prepare_names_missing_candidates(served, dirs, tmp_path, monkeypatch):
     base_url, _, written = served
     man = _overlay(tmp_path / "overlay.yaml", base_url, written)
     params_path, params = _params(tmp_path / "params.yaml", n_candidates=3)
     fetch_main(asset=list(DATASET_ASSETS), params=params_path, manifest_path=man, report=None, retries=0)
-    victim = sorted((env["cache"] / "datasets/ffhq").rglob("*.png"))[1]
+    victim = sorted((dirs["cache"] / "datasets/ffhq").rglob("*.png"))[1]
     victim.write_bytes(victim.read_bytes()[:100])  # truncated
     monkeypatch.setattr(assets, "MANIFEST_DIR", man)
     from benchmark.stages.prepare import run_prepare
@@ -289,7 +260,7 @@ def test_prepare_names_missing_candidates(served, env, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_paper_fetch_then_prepare_full_size_diffae(served, env, tmp_path, monkeypatch):
+def test_paper_fetch_then_prepare_full_size_diffae(served, dirs, tmp_path, monkeypatch):
     """As above with the full-size DiffAE FFHQ-256 (random weights), 8 candidates, k=2, 2 DDIM steps."""
     params, out, split_file = _fetch_and_prepare(served, tmp_path, monkeypatch, "diffae_ffhq256", n=N_FFHQ, k=2)
     _check_prepared(params, out, split_file, n=N_FFHQ, k=2)

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -104,16 +103,3 @@ def closed_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
-
-
-@pytest.fixture
-def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Temporary cache, weights and manifest directories, wired through the environment."""
-    paths = {name: tmp_path / name for name in ("cache", "weights", "manifest")}
-    for path in paths.values():
-        path.mkdir()
-    monkeypatch.setenv("OSASIS_BENCH_CACHE", str(paths["cache"]))
-    monkeypatch.setenv("OSASIS_BENCH_WEIGHTS", str(paths["weights"]))
-    monkeypatch.delenv("OSASIS_BENCH_OFFLINE", raising=False)
-    return paths
-
