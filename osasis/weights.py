@@ -36,6 +36,7 @@ from benchmark.checkpoints import (
     load_tensors,
     require_keys,
     require_layout,
+    skipped_init,
     strip_prefix,
 )
 from benchmark.errors import CheckpointError
@@ -129,7 +130,8 @@ def load_diffae(path: str | Path | None = None, config: str | DiffAEConfig = "di
     sub = strip_prefix(state, prefix)
     if not sub:
         raise CheckpointError(f"{what}: {path} has no '{prefix}*' weights; found e.g. {sorted(state)[:5]}")
-    model = DiffAEAutoencoder(cfg)
+    with skipped_init():
+        model = DiffAEAutoencoder(cfg)
     load_state_strict(model, sub, path, what)
     _check_noise_buffer(state, cfg, path, what)
     return _to(model, device)
@@ -205,11 +207,13 @@ def load_osasis(path: str | Path | None = None, config: str | DiffAEConfig = "di
     state = dict(ckpt["diffae_B"])
     if cfg.latent_net is None:
         state = {k: v for k, v in state.items() if not k.startswith("latent_net.")}
-    model = DiffAEAutoencoder(cfg)
+    with skipped_init():
+        model = DiffAEAutoencoder(cfg)
     load_state_strict(model, state, path, what + " [diffae_B]")
     spn = None
     if "model_map" in ckpt:
-        spn = SPN(get_config(spn_config))
+        with skipped_init():
+            spn = SPN(get_config(spn_config))
         load_state_strict(spn, ckpt["model_map"], path, what + " [model_map]")
         spn = _to(spn, device)
     return _to(model, device), spn
@@ -223,7 +227,8 @@ def load_adm(path: str | Path | None = None, config: str | ADMConfig = "p2_ffhq2
     state = load_tensors(path, what)
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{what}: {path} holds a {type(state).__name__}, expected a state dict")
-    model = ADMUNet(get_config(config))
+    with skipped_init():
+        model = ADMUNet(get_config(config))
     load_state_strict(model, state, path, what)
     return _to(model, device)
 

@@ -16,7 +16,7 @@ import torch
 from baselines.e4e.encoder import E4EConfig, Encoder4Editing
 from baselines.stylegan2.checkpoint import infer_config, read_checkpoint
 from baselines.stylegan2.model import Generator
-from benchmark.checkpoints import load_state_strict, require_keys, require_layout, strip_prefix
+from benchmark.checkpoints import load_state_strict, require_keys, require_layout, skipped_init, strip_prefix
 from benchmark.errors import CheckpointError
 from benchmark.nets.ir_se import STAGE_UNITS
 
@@ -48,12 +48,14 @@ def load_e4e(path: str | Path, with_decoder: bool = False) -> tuple[Encoder4Edit
     enc_state = strip_prefix(state, "encoder.")
     if not enc_state:
         raise CheckpointError(f"{WHAT}: {path} has no 'encoder.*' weights in its state_dict")
-    encoder = Encoder4Editing(infer_e4e_config(enc_state))
+    with skipped_init():
+        encoder = Encoder4Editing(infer_e4e_config(enc_state))
     load_state_strict(encoder, enc_state, path, WHAT)
     decoder = None
     if with_decoder:
         dec_state = strip_prefix(state, "decoder.")
-        decoder = Generator(infer_config(dec_state))
+        with skipped_init():
+            decoder = Generator(infer_config(dec_state))
         load_state_strict(decoder, dec_state, path, "e4e decoder")
         decoder.eval()
     return encoder.eval(), ckpt["latent_avg"].float(), decoder

@@ -24,7 +24,7 @@ from baselines.e4e.encoder import Encoder4Editing
 from baselines.hfgi.networks import HFGIConfig, ResidualAligner, ResidualEncoder
 from baselines.stylegan2.checkpoint import infer_config, read_checkpoint
 from baselines.stylegan2.model import Generator
-from benchmark.checkpoints import load_state_strict, require_keys, strip_prefix
+from benchmark.checkpoints import load_state_strict, require_keys, skipped_init, strip_prefix
 from benchmark.errors import CheckpointError
 
 WHAT = "HFGI checkpoint"
@@ -93,11 +93,13 @@ def load_hfgi(path: str | Path, parts: Sequence[str] = OFFICIAL_PARTS) -> HFGIWe
     load_state_strict(grid_align, split["grid_align"], path, f"{WHAT} [grid_align]")
     encoder = decoder = None
     if split["encoder"]:
-        encoder = Encoder4Editing(infer_e4e_config(split["encoder"]))
+        with skipped_init():
+            encoder = Encoder4Editing(infer_e4e_config(split["encoder"]))
         load_state_strict(encoder, split["encoder"], path, f"{WHAT} [encoder]")
         encoder.eval()
     if split["decoder"]:
-        decoder = Generator(infer_config(split["decoder"]))
+        with skipped_init():
+            decoder = Generator(infer_config(split["decoder"]))
         load_state_strict(decoder, split["decoder"], path, f"{WHAT} [decoder]")
         decoder.eval()
         try:

@@ -21,7 +21,7 @@ import torch
 from baselines.inst import configs as C
 from baselines.inst.convert import convert_ldm_state, read_sd_checkpoint
 from baselines.inst.diffusion import LatentDiffusion
-from benchmark.checkpoints import load_state_strict, load_tensors, require_keys
+from benchmark.checkpoints import load_state_strict, load_tensors, require_keys, skipped_init
 from benchmark.errors import CheckpointError
 
 TOKEN_KEY = "embeddings.token_embedding.weight"
@@ -30,7 +30,8 @@ TOKEN_KEY = "embeddings.token_embedding.weight"
 def load_sd14(path: str | Path) -> LatentDiffusion:
     """Stable Diffusion v1.4 (UNet, VAE, text encoder) from the official ldm checkpoint."""
     parts = convert_ldm_state(read_sd_checkpoint(path), C.SD14_UNET)
-    unet, vae, text = C.build_unet(C.SD14_UNET), C.build_vae(C.SD14_VAE), C.build_text_encoder(C.SD14_TEXT)
+    with skipped_init():
+        unet, vae, text = C.build_unet(C.SD14_UNET), C.build_vae(C.SD14_VAE), C.build_text_encoder(C.SD14_TEXT)
     for name, module in (("unet", unet), ("vae", vae), ("text", text)):
         load_state_strict(module, parts[name], path, f"Stable Diffusion v1.4 {name}")
     return LatentDiffusion(C.SD14, unet, vae, text)
@@ -47,7 +48,8 @@ def load_clip_vision(path: str | Path, config: dict[str, Any] = C.CLIP_L14_VISIO
         state = load_file(str(path))
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"CLIP ViT-L/14: cannot read safetensors file {path}: {exc}") from exc
-    model = C.build_vision_tower(config)
+    with skipped_init():
+        model = C.build_vision_tower(config)
     load_state_strict(model, vision_state(state, model), path, "CLIP ViT-L/14 image tower")
     return model.eval()
 
@@ -96,7 +98,8 @@ def load_smoke_ldm(path: str | Path) -> LatentDiffusion:
     arch = C.ARCHITECTURES.get(str(raw["arch"]))
     if arch is None:
         raise CheckpointError(f"{what}: {path} names an unknown architecture {raw['arch']!r}")
-    unet, vae, text = C.build_unet(arch.unet), C.build_vae(arch.vae), C.build_text_encoder(arch.text)
+    with skipped_init():
+        unet, vae, text = C.build_unet(arch.unet), C.build_vae(arch.vae), C.build_text_encoder(arch.text)
     tok: dict[str, Any] = raw["token_embedding"]
     table = token_table(int(tok["seed"]), arch.text["vocab_size"], arch.text["hidden_size"], float(tok["std"]))
     if _digest(table) != tok["sha256"]:

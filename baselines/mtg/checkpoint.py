@@ -16,7 +16,7 @@ import torch
 
 from baselines.stylegan2.checkpoint import infer_config, read_checkpoint
 from baselines.stylegan2.model import Generator
-from benchmark.checkpoints import load_state_strict, require_keys
+from benchmark.checkpoints import load_state_strict, require_keys, skipped_init
 from benchmark.errors import CheckpointError
 
 WHAT = "MTG style checkpoint"
@@ -38,7 +38,8 @@ def load_mtg(path: str | Path) -> MTGModel:
     """Load an MTG per-style file strictly (architecture inferred from ``g_ema``'s shapes)."""
     ckpt = require_keys(read_checkpoint(path, WHAT), REQUIRED, path, WHAT)
     state = ckpt["g_ema"]
-    gen = Generator(infer_config(state))
+    with skipped_init():
+        gen = Generator(infer_config(state))
     load_state_strict(gen, state, path, f"{WHAT} [g_ema]")
     style = ckpt["style_latent"]
     if not isinstance(style, torch.Tensor) or tuple(style.shape) != (1, gen.n_latent, gen.style_dim):

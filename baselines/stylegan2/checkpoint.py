@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from baselines.stylegan2.model import Discriminator, Generator, StyleGAN2Config
-from benchmark.checkpoints import load_restricted, load_state_strict, require_keys
+from benchmark.checkpoints import load_restricted, load_state_strict, require_keys, skipped_init
 from benchmark.errors import CheckpointError
 
 GENERATOR_KEYS = ("g_ema", "g")
@@ -58,7 +58,8 @@ def load_generator(
     if key is None:
         key = next((k for k in GENERATOR_KEYS if k in ckpt), GENERATOR_KEYS[0])
     state = require_keys(ckpt, (key,), path, what)[key]
-    gen = Generator(cfg or infer_config(state))
+    with skipped_init():
+        gen = Generator(cfg or infer_config(state))
     load_state_strict(gen, state, path, f"{what} [{key}]")
     latent_avg = ckpt.get("latent_avg")
     return gen.eval(), latent_avg
@@ -68,7 +69,8 @@ def load_discriminator(path: str | Path, cfg: StyleGAN2Config | None = None) -> 
     """Build the discriminator stored under ``d`` in ``path`` (strict, eval mode)."""
     what = "StyleGAN2 discriminator"
     state = require_keys(read_checkpoint(path, what), ("d",), path, what)["d"]
-    disc = Discriminator(cfg or infer_config(state))
+    with skipped_init():
+        disc = Discriminator(cfg or infer_config(state))
     load_state_strict(disc, state, path, what)
     return disc.eval()
 

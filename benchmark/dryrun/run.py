@@ -59,7 +59,7 @@ def _write_served_files(served: Path, base_url: str, seed: int) -> dict[str, Pat
         written.update({name: served / file for name, file in known["files"].items()})
     else:
         record.unlink(missing_ok=True)
-        written.update(write_weights(served, seed=seed))
+        written.update(write_weights(served, seed=seed, workers=2))  # two processes: draws and writes overlap
         files = {name: path.relative_to(served).as_posix() for name, path in written.items()}
         atomic_write_text(record, json.dumps({**wanted, "files": files}, indent=1, sort_keys=True) + "\n")
     written.update(write_datasets(served, base_url=base_url, seed=seed))

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from benchmark import assets, imageio
+from benchmark.checkpoints import skipped_init
 from benchmark.errors import CheckpointError
 from benchmark.features.extractor import FeatureExtractor, weights_id
 
@@ -64,7 +65,8 @@ def build_clip(arch: str, random_weights: bool, path: Path | None, seed: int) ->
         if _is_torchscript(path):  # an OpenAI release file (TorchScript archive)
             from open_clip.openai import load_openai_model
 
-            return load_openai_model(str(path), precision="fp32", device="cpu")
+            with skipped_init():  # open_clip builds the model, then loads the archive's weights strictly
+                return load_openai_model(str(path), precision="fp32", device="cpu")
         return open_clip.create_model(arch, pretrained=str(path))
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"CLIP {arch}: cannot load weights from {path}: {type(exc).__name__}: {exc}") from exc
