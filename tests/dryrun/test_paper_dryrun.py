@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,15 +30,18 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def dryrun(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def dryrun(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
     tmp = tmp_path_factory.mktemp("dryrun")
     # OSASIS_BENCH_DRYRUN_COSTS_OUT keeps the cost table of this run (how results/perf/paper-dryrun-cpu.* are made)
     costs = Path(os.environ.get("OSASIS_BENCH_DRYRUN_COSTS_OUT") or tmp / "costs.json")
     env = {**os.environ, "OSASIS_BENCH_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1"}
     command = [sys.executable, "-m", "benchmark", "dryrun", "--workspace", str(tmp / "ws"), "--costs-out", str(costs)]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-6000:]
-    return tmp / "ws" / "project", costs
+    try:
+        assert done.returncode == 0, done.stderr[-6000:]
+        yield tmp / "ws" / "project", costs
+    finally:  # about 20 GB of downloads and products; the workspace is this fixture's own
+        shutil.rmtree(tmp / "ws", ignore_errors=True)
 
 
 def test_fetch_downloaded_and_verified_every_dryrun_file(dryrun: tuple[Path, Path]) -> None:
