@@ -17,10 +17,10 @@ repro: setup  ## run the whole pipeline (smoke profile by default; PROFILE=paper
 	dvc repro
 
 test: setup  ## the full test suite (what CI runs)
-	python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder
+	python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder
 
 test-fast: setup  ## skip the slow and pipeline tests
-	python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder -m "not slow and not pipeline"
+	python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder -m "not slow and not pipeline"
 
 lint:
 	ruff check benchmark osasis baselines tests scripts

@@ -32,29 +32,41 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     return paths
 
 
+
 #: Test files that run longest (minutes each); they are scheduled first so the other worker takes the rest.
 LONG_FIRST = ("tests/dryrun/test_paper_dryrun.py", "tests/pipeline/test_dvc_smoke.py",
               "tests/runner/test_runner_pipeline.py")
 
 
 def xdist_group_of(relpath: str) -> str:
-    """The pytest-xdist group of a test file (``make test`` runs ``-n 2 --dist loadgroup --no-loadscope-reorder``).
+    """The scope of a test file on the pytest-xdist workers (``make test``: ``-n 2 --dist loadscope``).
 
     Files of one folder share session- and package-scoped fixtures (tiny models, one Slurm cluster for
-    tests/runner), so a folder is one group and those fixtures are built once; each long file is a group of its own."""
+    tests/runner), so a folder is one scope and those fixtures are built once; each long file is a scope of its own."""
     if relpath in LONG_FIRST and not relpath.startswith("tests/runner/"):
         return relpath
     parts = relpath.split("/")
     return "/".join(parts[:2]) if len(parts) > 2 else relpath
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``--dist loadscope`` with our scopes (:func:`xdist_group_of`) instead of one scope per file.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8 renames node ids for it
+    through ``item._nodeid``, which pytest 9 no longer reads, so every test became a group of its own.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid.split("::", 1)[0])
+
+    return FolderScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (with ``--no-loadscope-reorder`` the workers take scopes in this order)."""
     root = Path(str(config.rootpath))
-
-    def relpath(item: pytest.Item) -> str:
-        return Path(str(item.path)).relative_to(root).as_posix()
-
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group_of(relpath(item))))
     rank = {path: i for i, path in enumerate(LONG_FIRST)}
-    items.sort(key=lambda item: rank.get(relpath(item), len(rank)))  # stable: the rest keep their order
+    items.sort(key=lambda item: rank.get(Path(str(item.path)).relative_to(root).as_posix(), len(rank)))  # stable
