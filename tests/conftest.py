@@ -32,13 +32,12 @@ def dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     return paths
 
 
-
 #: Test files that run longest (minutes each); they are scheduled first so the other worker takes the rest.
 LONG_FIRST = ("tests/dryrun/test_paper_dryrun.py", "tests/pipeline/test_dvc_smoke.py",
               "tests/runner/test_runner_pipeline.py")
 
 
-def xdist_group_of(relpath: str) -> str:
+def xdist_scope_of(relpath: str) -> str:
     """The scope of a test file on the pytest-xdist workers (``make test``: ``-n 2 --dist loadscope``).
 
     Files of one folder share session- and package-scoped fixtures (tiny models, one Slurm cluster for
@@ -50,7 +49,7 @@ def xdist_group_of(relpath: str) -> str:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
-    """``--dist loadscope`` with our scopes (:func:`xdist_group_of`) instead of one scope per file.
+    """``--dist loadscope`` with our scopes (:func:`xdist_scope_of`) instead of one scope per file.
 
     (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8 renames node ids for it
     through ``item._nodeid``, which pytest 9 no longer reads, so every test became a group of its own.)"""
@@ -60,7 +59,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 
     class FolderScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return xdist_group_of(nodeid.split("::", 1)[0])
+            return xdist_scope_of(nodeid.split("::", 1)[0])
 
     return FolderScheduling(config, log)
 

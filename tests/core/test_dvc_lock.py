@@ -41,4 +41,3 @@ def test_locked_code_folders_hold_exactly_their_tracked_files() -> None:
             assert dep["nfiles"] == len(files), (stage, dep["path"], dep["nfiles"], len(files))
             checked += 1
     assert checked > 0
-
