@@ -291,7 +291,7 @@ def _read_plain_or_legacy(path: Path, what: str, module: Any) -> tuple[bool, Any
     return False, first
 
 
-def _load(path: str | Path, what: str, stub_modules: tuple[str, ...], map_location: Any) -> Any:
+def _load(path: str | Path, what: str, stub_modules: tuple[str, ...], map_location: Any, mmap: bool = False) -> Any:
     path = Path(path)
     _check_file(path, what)
     kind = _check_container(path, what)
@@ -301,7 +301,8 @@ def _load(path: str | Path, what: str, stub_modules: tuple[str, ...], map_locati
             legacy, obj = _read_plain_or_legacy(path, what, module)
             if not legacy:  # a plain pickle (an old-style latent.pkl, a numpy weight pickle)
                 return obj
-        return torch.load(path, map_location=map_location, weights_only=False, pickle_module=module)
+        return torch.load(path, map_location=map_location, weights_only=False, pickle_module=module,
+                          mmap=mmap and kind == "zip")  # fmt: skip
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure becomes a named CheckpointError
@@ -318,10 +319,16 @@ def load_restricted(
     what: str,
     stub_modules: Iterable[str] = (),
     map_location: str | torch.device = "cpu",
+    mmap: bool = False,
 ) -> Any:
     """Load a pickle-based checkpoint; classes from ``stub_modules`` (and their submodules, ``ldm`` or ``ldm.*``)
-    become inert :class:`PickledStub` records, anything else outside the allow-list is refused."""
-    return _load(path, what, _normalise_stub_modules(stub_modules), map_location)
+    become inert :class:`PickledStub` records, anything else outside the allow-list is refused.
+
+    ``mmap=True`` maps a torch archive instead of reading it: its tensors come from the page cache when first used
+    (a 4 GB Stable Diffusion file: 15 s less on 2 CPU cores), and writes to them stay private. Only for files that
+    are replaced, never rewritten in place, while the tensors live (a rewrite under a mapping crashes the process);
+    the suite's writers and ``fetch`` always replace."""
+    return _load(path, what, _normalise_stub_modules(stub_modules), map_location, mmap)
 
 
 def loads_restricted(data: bytes, what: str, stub_modules: Iterable[str] = ()) -> Any:
@@ -432,11 +439,19 @@ def skipped_init() -> Iterator[None]:
             setattr(torch.nn.init, name, function)
 
 
-def load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, what: str) -> None:
+def load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], path: str | Path, what: str,
+                      assign: bool = False) -> None:  # fmt: skip
     """``load_state_dict(strict=True)`` with an error that names the file and the key/shape mismatches.
 
     Like torch for files written before batch-norm counted its batches, missing ``*.num_batches_tracked`` buffers
     are accepted (the module keeps its own); every other missing key is an error.
+
+    ``assign=True`` makes the file's tensors the module's own (``load_state_dict(assign=True)``) instead of copying
+    them into its parameters: no second copy of a large frozen network (Stable Diffusion: 17 s of page faults on
+    2 CPU cores). The values are the same: each tensor is cast to the module's dtype and device, made contiguous, and
+    copied where it is not safely the module's alone (a storage seen twice, or a module with tied parameters).
+    Only for tensors read from a file (not another module's ``state_dict()``), into modules built to be loaded (no
+    Python attribute holds one of their parameters or buffers).
     """
     own = module.state_dict()
     if not isinstance(state, Mapping):
@@ -463,4 +478,35 @@ def load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor]
     full = dict(state)
     for key in set(own) - set(state):  # only batch-norm counters remain here
         full[key] = own[key].clone()
-    module.load_state_dict(full, strict=True)
+    if assign and not _has_tied_parameters(module):
+        module.load_state_dict(_owned_tensors(full, own), strict=True, assign=True)
+    else:
+        module.load_state_dict(full, strict=True)
+
+
+def _has_tied_parameters(module: torch.nn.Module) -> bool:
+    named = [id(t) for _, t in module.named_parameters(remove_duplicate=False)]
+    named += [id(t) for _, t in module.named_buffers(remove_duplicate=False)]
+    return len(named) != len(set(named))
+
+
+def _owned_tensors(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` as tensors ``module`` may take over: its dtype and device, contiguous, one storage each."""
+    seen: set[int] = set()
+    out = {}
+    for key, value in state.items():
+        target = own[key]
+        tensor = value.detach().to(device=target.device, dtype=target.dtype).contiguous()
+        storage = tensor.untyped_storage().data_ptr()
+        if storage in seen or storage in _ASSIGNED:
+            tensor = tensor.clone()
+            storage = tensor.untyped_storage().data_ptr()
+        seen.add(storage)
+        out[key] = tensor
+    _ASSIGNED.update(seen)
+    return out
+
+
+#: Storages handed to a module by ``load_state_strict(assign=True)``: a second module loading the same tensors gets
+#: copies, so that fine-tuning one never changes the other (a stale address only costs one extra copy).
+_ASSIGNED: set[int] = set()

@@ -69,13 +69,24 @@ class LatentDiffusion:
         return next(self.unet.parameters()).device
 
     @torch.no_grad()
+    def posterior(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, std) of the VAE posterior of images in [-1, 1]: the deterministic half of ``encode``."""
+        posterior = self.vae.encode(images.to(self.device)).latent_dist
+        return posterior.mean, posterior.std
+
+    def sample_posterior(self, moments: tuple[torch.Tensor, torch.Tensor], noise: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+        """scale · (mean + std · noise), noise drawn from ``generator`` when not given (ldm's ``sample()``)."""
+        mean, std = moments
+        if noise is None:
+            noise = torch.randn(mean.shape, generator=generator).to(self.device)
+        return self.scale * (mean + std * noise.to(self.device))
+
+    @torch.no_grad()
     def encode(self, images: torch.Tensor, noise: torch.Tensor | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
-        """scale · (posterior mean + posterior std · noise) of images in [-1, 1] (ldm's ``sample()``)."""
-        posterior = self.vae.encode(images.to(self.device)).latent_dist
-        if noise is None:
-            noise = torch.randn(posterior.mean.shape, generator=generator).to(self.device)
-        return self.scale * (posterior.mean + posterior.std * noise.to(self.device))
+        """A posterior sample of images in [-1, 1]: ``sample_posterior(posterior(images))``."""
+        return self.sample_posterior(self.posterior(images), noise, generator)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:

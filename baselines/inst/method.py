@@ -117,6 +117,7 @@ class InST(StylizationMethod):
         self._style: torch.Tensor | None = None
         self._embed: torch.Tensor | None = None
         self._cached: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._style_posterior: tuple[torch.Tensor, torch.Tensor] | None = None
 
     # ----- networks
     def ldm(self) -> LatentDiffusion:
@@ -230,6 +231,7 @@ class InST(StylizationMethod):
         self._style = self._to_model(imageio.load_image(reference)[None])
         self._embed = image_embedding(self.tower(), self._style, cfg.fix_uint8_cast).to(self.device)
         self._cached = None
+        self._style_posterior = None
         if not cfg.inference_dropout:
             self._cached = self._conditioning(None)
 
@@ -258,7 +260,9 @@ class InST(StylizationMethod):
         cond, uncond = self._conditioning(gen if cfg.inference_dropout else None)
         use_autocast = cfg.autocast_fp16 and self.device.type == "cuda"
         with torch.autocast("cuda", dtype=torch.float16, enabled=use_autocast):
-            style_z = ldm.encode(self._style, generator=gen)  # the notebook samples both posteriors
+            if self._style_posterior is None:  # the style's posterior is the same for every image: encode it once
+                self._style_posterior = ldm.posterior(self._style)
+            style_z = ldm.sample_posterior(self._style_posterior, generator=gen)  # the notebook samples both
             z = ldm.encode(image[None], generator=gen)
             if cfg.adain:
                 z = adain(z, style_z)

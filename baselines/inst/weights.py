@@ -33,7 +33,8 @@ def load_sd14(path: str | Path) -> LatentDiffusion:
     with skipped_init():
         unet, vae, text = C.build_unet(C.SD14_UNET), C.build_vae(C.SD14_VAE), C.build_text_encoder(C.SD14_TEXT)
     for name, module in (("unet", unet), ("vae", vae), ("text", text)):
-        load_state_strict(module, parts[name], path, f"Stable Diffusion v1.4 {name}")
+        # diffusers and transformers modules take their tensors over (their own loaders do the same)
+        load_state_strict(module, parts[name], path, f"Stable Diffusion v1.4 {name}", assign=True)
     return LatentDiffusion(C.SD14, unet, vae, text)
 
 

@@ -77,6 +77,8 @@ def stage_env(ws: Path, project: Path) -> dict[str, str]:
     env.update({
         DRYRUN_ENV: str(ws), CACHE_ENV: str(ws / "cache"), costs.COST_LOG_ENV: str(ws / "costs.jsonl"),
         "PYTHONPATH": os.pathsep.join([str(project), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        # the stages' `osasis-bench` is this interpreter's, also when its environment is not activated
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), *filter(None, [os.environ.get("PATH")])]),
         "HF_HUB_OFFLINE": "1", "DVC_NO_ANALYTICS": "1",
         "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
     })  # fmt: skip

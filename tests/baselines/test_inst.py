@@ -243,6 +243,32 @@ def test_pretrained_style_path_with_dropout_flag(tmp_path: Path, monkeypatch: py
     assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
 
 
+def test_style_posterior_is_encoded_once_per_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The style's VAE posterior is cached per load(): a second reference must not reuse the first one's."""
+    from baselines.inst.diffusion import LatentDiffusion
+    from benchmark.testing import make_test_images
+
+    refs = make_test_images(tmp_path / "ref", n=2, size=48)
+    images = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    cfg = {**SMOKE_CFG, "steps": 1, "ddim_steps": 2, "adain": True}  # AdaIN reads the style latent
+    calls: list[int] = []
+    posterior = LatentDiffusion.posterior
+    monkeypatch.setattr(LatentDiffusion, "posterior", lambda self, x: calls.append(len(x)) or posterior(self, x))
+
+    def stylized(method: Any, ref: Path) -> torch.Tensor:
+        method.prepare(ref, tmp_path / ref.stem)
+        method.load(ref, tmp_path / ref.stem)
+        calls.clear()  # training encodes too
+        return method.stylize(images, ["a", "b"])
+
+    reused = create_method("inst", cfg, seed=0, resolution=32)
+    first = stylized(reused, refs[0])
+    assert len(calls) == 3  # the style once, then each input image
+    second = stylized(reused, refs[1])
+    fresh = stylized(create_method("inst", cfg, seed=0, resolution=32), refs[1])
+    assert torch.equal(second, fresh) and not torch.equal(first, second)
+
+
 class TestInSTContract(MethodContract):
     """Shared method contract on the committed smoke LDM (3 training steps, 4 DDIM steps)."""
 

@@ -86,3 +86,48 @@ def test_strict_load_names_mismatches(tmp_path) -> None:
     with pytest.raises(CheckpointError, match=r"w.pt.*missing keys.*bias.*shape mismatches.*weight"):
         load_state_strict(module, {"weight": torch.zeros(2, 4)}, tmp_path / "w.pt", "linear")
     load_state_strict(module, {"weight": torch.zeros(2, 3), "bias": torch.zeros(2)}, "w.pt", "linear")
+
+
+def test_mapped_archives_are_private_and_reading_is_the_default(tmp_path) -> None:
+    path = tmp_path / "w.pt"
+    torch.save({"w": torch.arange(6.0)}, path)
+    mapped = load_restricted(path, "t", mmap=True)["w"]
+    mapped += 1  # a private mapping: the file keeps its bytes
+    read = load_tensors(path, "t")
+    assert torch.equal(read["w"], torch.arange(6.0))
+    torch.save(read, path)  # rewriting a file in place is safe after a plain (read, not mapped) load
+    assert torch.equal(load_tensors(path, "t")["w"], torch.arange(6.0))
+
+
+def _pair() -> torch.nn.Sequential:
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+
+
+def test_assign_takes_over_file_tensors_with_the_same_values(tmp_path) -> None:
+    source = _pair()
+    state = {k: v.clone() for k, v in source.state_dict().items()}
+    copied, assigned, again = _pair(), _pair(), _pair()
+    load_state_strict(copied, state, "f", "t")
+    load_state_strict(assigned, state, "f", "t", assign=True)
+    x = torch.randn(5, 3)
+    assert torch.equal(copied.eval()(x), assigned.eval()(x))
+    assert assigned[0].weight.data_ptr() == state["0.weight"].data_ptr()  # taken over, not copied
+    assert assigned[0].weight.requires_grad and isinstance(assigned[0].weight, torch.nn.Parameter)
+    load_state_strict(again, state, "f", "t", assign=True)  # the same tensors again: copies
+    assert again[0].weight.data_ptr() != state["0.weight"].data_ptr()
+    with torch.no_grad():
+        again[0].weight += 1
+    assert torch.equal(assigned[0].weight, state["0.weight"])
+
+
+def test_assign_casts_and_keeps_ties(tmp_path) -> None:
+    half = {k: v.half() for k, v in _pair().state_dict().items() if v.is_floating_point()}
+    half["1.num_batches_tracked"] = torch.tensor(3)
+    module = _pair()
+    load_state_strict(module, half, "f", "t", assign=True)
+    assert module[0].weight.dtype == torch.float32 and torch.equal(module[0].weight, half["0.weight"].float())
+    tied = torch.nn.Sequential(torch.nn.Linear(3, 3, bias=False), torch.nn.Linear(3, 3, bias=False))
+    tied[1].weight = tied[0].weight
+    state = {"0.weight": torch.randn(3, 3), "1.weight": torch.randn(3, 3)}
+    load_state_strict(tied, state, "f", "t", assign=True)  # falls back to copying: the tie survives
+    assert tied[1].weight is tied[0].weight

@@ -236,7 +236,9 @@ def _check_prepared(params: dict, out: Path, split_file: Path, n: int, k: int) -
 
 
 def test_paper_fetch_then_prepare_on_dry_run_data(served, dirs, tmp_path, monkeypatch):
-    """The paper profile's own fetch and prepare code, counts reduced, a tiny random DiffAE (full-size inputs)."""
+    """The paper profile's own fetch and prepare code, counts reduced, a tiny random DiffAE (full-size inputs).
+
+    The full-size DiffAE FFHQ-256 runs this path in ``osasis-bench dryrun`` (tests/dryrun/test_paper_dryrun.py)."""
     params, out, split_file = _fetch_and_prepare(served, tmp_path, monkeypatch, TINY_DIFFAE, n=4, k=2)
     _check_prepared(params, out, split_file, n=4, k=2)
 
@@ -258,9 +260,3 @@ def test_prepare_names_missing_candidates(served, dirs, tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=f"cannot draw {N_FFHQ + 1} candidates from a population of {N_FFHQ}"):
         density_candidates(params, man)
 
-
-@pytest.mark.slow
-def test_paper_fetch_then_prepare_full_size_diffae(served, dirs, tmp_path, monkeypatch):
-    """As above with the full-size DiffAE FFHQ-256 (random weights), 8 candidates, k=2, 2 DDIM steps."""
-    params, out, split_file = _fetch_and_prepare(served, tmp_path, monkeypatch, "diffae_ffhq256", n=N_FFHQ, k=2)
-    _check_prepared(params, out, split_file, n=N_FFHQ, k=2)

@@ -193,3 +193,15 @@ def test_report_figures_stamped(tmp_path: Path) -> None:
         assert image.size == (120, 58) and image.getpixel((110, 2))[0] == 200
         assert image.getpixel((60, 40)) == (0, 255, 0)
     assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]
+
+
+def test_stage_env_runs_this_interpreters_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dvc repro` finds `osasis-bench` next to the running interpreter, activated environment or not."""
+    import os
+    import sys
+
+    from benchmark.dryrun.run import stage_env
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    path = stage_env(tmp_path, tmp_path / "project")["PATH"].split(os.pathsep)
+    assert path == [str(Path(sys.executable).parent), "/usr/bin", "/bin"]

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from benchmark.assets import REPO_ROOT
+from benchmark.assets import REPO_ROOT, manifest
 from benchmark.dryrun.datasets import DATASET_ASSETS
 from benchmark.dryrun.profile import STAMP
 from benchmark.dryrun.weights import MODEL_ASSETS
@@ -98,3 +98,41 @@ def test_cost_table_has_every_stage(dryrun: tuple[Path, Path]) -> None:
     assert {"fetch", "prepare", "aggregate", "report"} <= names
     assert all(row["exit_code"] == 0 and row["peak_rss_mb"] > 0 for row in payload["stages"])
     assert costs.with_suffix(".md").read_text().count("\n| `") == len(payload["stages"])
+
+
+@pytest.mark.parametrize("name", ["stylegan2-ffhq-config-f", "e4e-ffhq-encode", "hfgi-ffhq",
+                                  "mtg-digital-painting-jing", "arcface-ir-se50", "dino-vitb8",
+                                  "diffae_ffhq256_latent_stats", "diffae_ffhq256_autoenc",
+                                  "diffae_ffhq256_autoenc_latent", "osasis_img1_iter200", "p2_ffhq256",
+                                  "clip-vit-b16-openai"])  # fmt: skip
+def test_full_size_files_load_strictly(dryrun: tuple[Path, Path], name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files the dry run downloaded (its writers' output, SHA-256-checked) through the paper loaders, also
+    those the reduced pipeline does not read (the released OSASIS model, the MTG model of another reference)."""
+    from baselines.e4e.checkpoint import load_e4e
+    from baselines.hfgi.checkpoint import load_hfgi
+    from baselines.mtg.checkpoint import load_mtg
+    from baselines.stylegan2.checkpoint import load_discriminator, load_generator
+    from benchmark.features import clip
+    from benchmark.features.dino_vit import load_dino
+    from benchmark.metrics.identity import ArcFaceIdentity
+    from osasis.weights import load_adm, load_diffae, load_latent_net, load_latent_stats, load_osasis
+
+    project, _ = dryrun
+    path = project.parent / "cache" / manifest()[name].file
+    loaders = {
+        "stylegan2-ffhq-config-f": lambda p: (load_generator(p), load_discriminator(p)),
+        "e4e-ffhq-encode": lambda p: load_e4e(p, with_decoder=True),
+        "hfgi-ffhq": load_hfgi,
+        "mtg-digital-painting-jing": load_mtg,
+        "arcface-ir-se50": lambda p: ArcFaceIdentity(weights=str(p)),
+        "dino-vitb8": lambda p: load_dino(path=p),
+        "diffae_ffhq256_latent_stats": lambda p: load_latent_stats(p, 512),
+        "diffae_ffhq256_autoenc": lambda p: load_diffae(p, "diffae_ffhq256"),
+        "diffae_ffhq256_autoenc_latent": lambda p: (load_diffae(p, "diffae_latent_ffhq256"), load_latent_net(p),
+                                                    load_latent_stats(p, 512)),  # fmt: skip
+        "osasis_img1_iter200": lambda p: load_osasis(p, require_spn=True),
+        "p2_ffhq256": lambda p: load_adm(p, "p2_ffhq256", asset=None),
+        "clip-vit-b16-openai": lambda p: clip.build_clip("ViT-B-16", False, p, 0),
+    }
+    monkeypatch.setattr(clip, "require_pinned_clip", lambda path: None)
+    loaders[name](path)

@@ -19,13 +19,14 @@ import yaml
 from benchmark.assets import REPO_ROOT
 
 pytestmark = pytest.mark.pipeline
+# OSASIS and its ablation variants: one iteration, few diffusion steps (the smoke profile: 8 iterations)
+TINY_OSASIS = {"iterations": 1, "checkpoint_every": 1, "sample_every": 0, "style_pair_respacing": 4, "latent_steps": 4,
+               "sample_steps": 2, "train_grids": [4, 4], "infer_grids": [4, 4], "edit_steps": 2}  # fmt: skip
 TINY = {
     "prepare": {"world": {"n_train": 48, "n_pool": 24, "n_heldout": 4},
                 "density": {"k": 4, "n_components": 16, "batch_size": 12}},
     "evaluate": {"metrics": ["lpips-alex", "ssim", "id-dlib-resnet"], "ground_truth_metrics": ["gt-lpips-vgg"]},
-    "method_cfg": {"osasis": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
-                   "osasis-spn-off": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
-                   "osasis-mix-reversed": {"iterations": 2, "checkpoint_every": 1, "sample_every": 0},
+    "method_cfg": {"osasis": TINY_OSASIS, "osasis-spn-off": TINY_OSASIS, "osasis-mix-reversed": TINY_OSASIS,
                    "jojogan": {"iterations": 4, "projector_steps": 4},
                    "mtg": {"iterations": 2, "ii2s_steps": 2, "projector_steps": 4, "pca_samples": 1000},
                    "inst": {"steps": 4, "checkpoint_every": 4, "ddim_steps": 4},
@@ -60,6 +61,10 @@ def _tiny_params(smoke: dict) -> dict:
     params["report"]["grid"]["references"] = params["references"][:1]
     params["report"]["main_metrics"] = ["lpips-alex", "ssim"]
     params["ablation"]["references"] = params["references"][:1]
+    edit = "blue-hair"  # one scored edit of two inputs (the smoke profile: three edits of four)
+    text_edit = params["text_edit"]
+    text_edit["n_inputs"] = 2
+    text_edit["edits"], text_edit["targets"] = {edit: text_edit["edits"][edit]}, {edit: text_edit["targets"][edit]}
     return params
 
 
