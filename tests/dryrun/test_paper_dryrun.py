@@ -21,7 +21,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from benchmark.assets import REPO_ROOT, manifest
+from benchmark.assets import CACHE_ENV, DRYRUN_ENV, REPO_ROOT, manifest
 from benchmark.dryrun.datasets import DATASET_ASSETS
 from benchmark.dryrun.profile import STAMP
 from benchmark.dryrun.weights import MODEL_ASSETS
@@ -119,6 +119,8 @@ def test_full_size_files_load_strictly(dryrun: tuple[Path, Path], name: str, mon
 
     project, _ = dryrun
     path = project.parent / "cache" / manifest()[name].file
+    monkeypatch.setenv(DRYRUN_ENV, str(project.parent))  # as the stages: random-weight files only in dry-run mode
+    monkeypatch.setenv(CACHE_ENV, str(project.parent / "cache"))
     loaders = {
         "stylegan2-ffhq-config-f": lambda p: (load_generator(p), load_discriminator(p)),
         "e4e-ffhq-encode": lambda p: load_e4e(p, with_decoder=True),
